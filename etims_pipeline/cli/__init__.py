@@ -1,0 +1,1 @@
+"""The `etims-pipeline` command line: one module per subcommand group, wired in cli.main."""

@@ -1,0 +1,102 @@
+"""Every time-zone rule of the project lives here.
+
+eTIMS speaks Kenyan local time (Africa/Nairobi, UTC+3, no daylight saving), partitions are Nairobi days,
+and the KPI schedule fires at 00:30 Nairobi. Everything else stores aware UTC datetimes and asks this
+module to convert, so the host's own time zone never matters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+NAIROBI_TZ_NAME = "Africa/Nairobi"
+NAIROBI = ZoneInfo(NAIROBI_TZ_NAME)
+
+ETIMS_DATETIME_FORMAT = "%Y%m%d%H%M%S"
+ETIMS_DATE_FORMAT = "%Y%m%d"
+PARTITION_KEY_FORMAT = "%Y-%m-%d"
+# selectInvoiceDetails answers sdcDateTime as "YYYY-MM-DD HH:MM:SS[.ffffff]" instead of yyyyMMddHHmmss.
+_LOOKUP_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without an offset reached code that must know which instant it is."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise NaiveDatetimeError(f"datetime {moment.isoformat()} has no UTC offset; give it one (e.g. +03:00)")
+    return moment
+
+
+def to_nairobi(moment: datetime) -> datetime:
+    return require_aware(moment).astimezone(NAIROBI)
+
+
+def to_utc(moment: datetime) -> datetime:
+    return require_aware(moment).astimezone(UTC)
+
+
+def nairobi_date(moment: datetime) -> date:
+    """The Nairobi calendar day an instant falls on (the day an invoice belongs to)."""
+    return to_nairobi(moment).date()
+
+
+def day_start_utc(day: date) -> datetime:
+    """00:00 Nairobi on `day`, as a UTC instant."""
+    return datetime.combine(day, time.min, tzinfo=NAIROBI).astimezone(UTC)
+
+
+def day_bounds_utc(first_day: date, last_day: date | None = None) -> tuple[datetime, datetime]:
+    """Half-open UTC interval [00:00 Nairobi of first_day, 00:00 Nairobi after last_day)."""
+    last = last_day or first_day
+    return day_start_utc(first_day), day_start_utc(last + timedelta(days=1))
+
+
+def previous_nairobi_day(moment: datetime) -> date:
+    """The Nairobi day before the one `moment` falls on: what a run just after midnight should target."""
+    return nairobi_date(moment) - timedelta(days=1)
+
+
+def nairobi_days(first_day: date, last_day: date) -> list[date]:
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def format_etims_datetime(moment: datetime) -> str:
+    """yyyyMMddHHmmss in Nairobi time (cfmDt, rcptPbctDt, lastReqDt)."""
+    return to_nairobi(moment).strftime(ETIMS_DATETIME_FORMAT)
+
+
+def format_etims_date(moment: datetime) -> str:
+    """yyyyMMdd of the Nairobi day (salesDt)."""
+    return to_nairobi(moment).strftime(ETIMS_DATE_FORMAT)
+
+
+def parse_etims_datetime(text: str) -> datetime:
+    """Parse an eTIMS timestamp in either format it uses; returns an aware UTC datetime."""
+    cleaned = text.strip()
+    formats = (ETIMS_DATETIME_FORMAT, *_LOOKUP_DATETIME_FORMATS)
+    for fmt in formats:
+        try:
+            local = datetime.strptime(cleaned, fmt)
+        except ValueError:
+            continue
+        return local.replace(tzinfo=NAIROBI).astimezone(UTC)
+    raise ValueError(f"not an eTIMS datetime: {text!r} (expected yyyyMMddHHmmss or YYYY-MM-DD HH:MM:SS)")
+
+
+def parse_etims_date(text: str) -> date:
+    return datetime.strptime(text.strip(), ETIMS_DATE_FORMAT).date()
+
+
+def partition_key(day: date) -> str:
+    return day.strftime(PARTITION_KEY_FORMAT)
+
+
+def parse_partition_key(key: str) -> date:
+    return datetime.strptime(key, PARTITION_KEY_FORMAT).date()

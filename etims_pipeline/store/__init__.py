@@ -1,0 +1,1 @@
+"""The operational database: orgs, invoices, the submission-attempt log, invoice-number sequences."""
