@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from etims_pipeline.sandbox.config import SandboxConfig
+from etims_pipeline.sandbox.server import SandboxServer, build_server
 from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.migrate import upgrade_to_head
 
@@ -63,3 +70,34 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     upgrade_to_head(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """The eTIMS sandbox on an ephemeral port, serving from a thread (real HTTP, same process)."""
+    server = build_server("127.0.0.1", 0, SandboxConfig())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.stop()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox_process() -> Iterator[str]:
+    """The eTIMS sandbox as its own process, as in production; yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "etims_pipeline.sandbox", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = process.stdout.readline()
+    match = re.search(r"(http://\S+/etims-api/)", ready)
+    if not match:
+        process.kill()
+        pytest.fail(f"sandbox did not start: {ready!r}")
+    yield match.group(1)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=15)

@@ -6,7 +6,7 @@ made to resolve a timeout) is one row, so the metrics, the KPIs and the audit tr
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -23,11 +23,13 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from etims_pipeline.nairobi_time import now_utc
+from etims_pipeline.nairobi_time import now_utc, to_utc
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -42,9 +44,27 @@ QUANTITY = Numeric(13, 2)
 RATE = Numeric(7, 2)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = to_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(timezone=True), Decimal: MONEY}
+    type_annotation_map = {datetime: UtcDateTime(), Decimal: MONEY}
 
 
 class TaxStatus(StrEnum):
@@ -135,6 +155,9 @@ class Invoice(Base):
     status_message: Mapped[str | None] = mapped_column(Text, default=None)
     retryable: Mapped[bool] = mapped_column(Boolean, default=True)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set (and committed) before every save call, cleared once the outcome is known: while it is set the
+    # invoice may exist at eTIMS, so the next attempt must look it up before any resend.
+    needs_lookup: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     claim_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -1,0 +1,1 @@
+"""Dagster assets, each with the checks that guard it."""

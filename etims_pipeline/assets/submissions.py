@@ -1,0 +1,99 @@
+"""The daily-partitioned `submitted_invoices` asset: every open invoice of the Nairobi day, sent to eTIMS.
+
+Orgs are handled inside the run (one run a day for thousands of orgs), optionally restricted by run
+config. The work itself lives in `etims_pipeline.submission`; this file is wiring and metadata.
+"""
+
+
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from etims_pipeline.assets.submission_checks import SUBMISSION_CHECK_SPECS, submission_check_results
+from etims_pipeline.nairobi_time import partition_key
+from etims_pipeline.partitions import DAILY_BACKFILL_POLICY, NAIROBI_DAILY, partition_days
+from etims_pipeline.resources.etims_api import EtimsApiResource
+from etims_pipeline.resources.feature_flags import FeatureFlagsResource
+from etims_pipeline.resources.operational_db import OperationalDatabaseResource
+from etims_pipeline.submission import audit
+from etims_pipeline.submission.engine import SubmissionEngine, SubmissionRequest
+from etims_pipeline.submission.summary import RunSummary, summarize
+
+ETIMS_POOL = "etims_api"
+
+
+class SubmissionConfig(Config):  # type: ignore[misc]
+    org_ids: list[int] = Field(default_factory=list, description="only these orgs; empty means every org")
+
+
+def _metadata(summary: RunSummary, standing: dict[str, int], days: str) -> dict[str, object]:
+    def seconds(value: float | None) -> MetadataValue:
+        return MetadataValue.float(round(value, 4)) if value is not None else MetadataValue.null()
+
+    return {
+        "days": days,
+        "invoices_processed": summary.invoices_touched,
+        "accepted": summary.by_status.get("accepted", 0),
+        "rejected": summary.by_status.get("rejected", 0),
+        "invalid": summary.by_status.get("invalid", 0),
+        "held": summary.by_status.get("held", 0),
+        "unresolved": summary.by_status.get("unknown", 0) + summary.by_status.get("pending", 0),
+        "by_status": MetadataValue.json(summary.by_status),
+        "rejections_by_reason": MetadataValue.json(summary.rejections_by_reason),
+        "orgs_held_by_guard": len(summary.held_orgs),
+        "held_invoices_by_org": MetadataValue.json({str(k): v for k, v in summary.held_orgs.items()}),
+        "orgs_blocked": MetadataValue.json({str(k): v for k, v in summary.blocked_orgs.items()}),
+        "orgs_halted": MetadataValue.json({str(k): v for k, v in summary.halted_orgs.items()}),
+        "orgs_failed": MetadataValue.json({str(k): v for k, v in summary.failed_orgs.items()}),
+        "skipped_claimed_by_other_run": summary.skipped_claimed,
+        "by_day": MetadataValue.json(summary.by_day),
+        "save_calls": summary.save_calls,
+        "latency_p50_seconds": seconds(summary.latency_p50),
+        "latency_p95_seconds": seconds(summary.latency_p95),
+        "standing_by_status": MetadataValue.json(standing),
+    }
+
+
+@asset(
+    partitions_def=NAIROBI_DAILY,
+    backfill_policy=DAILY_BACKFILL_POLICY,
+    pool=ETIMS_POOL,
+    check_specs=SUBMISSION_CHECK_SPECS,
+    group_name="etims",
+    kinds={"python", "api"},
+    description="Sales invoices and credit notes of the Nairobi day, submitted to KRA eTIMS (OSCU) under the "
+    "org guard, with timeout-safe retries. Metadata: counts by status, rejections by reason, held orgs, latency.",
+)
+def submitted_invoices(
+    context: AssetExecutionContext,
+    config: SubmissionConfig,
+    etims: EtimsApiResource,
+    operational_db: OperationalDatabaseResource,
+    feature_flags: FeatureFlagsResource,
+) -> MaterializeResult:
+    first_day, last_day = partition_days(context)
+    days = partition_key(first_day) if first_day == last_day else f"{partition_key(first_day)}..{partition_key(last_day)}"
+    flags = feature_flags.load()
+    engine = operational_db.engine()
+    request = SubmissionRequest(first_day, last_day, context.run_id, tuple(config.org_ids) or None)
+    with etims.open_client() as client:
+        report = SubmissionEngine(engine, client, flags, etims.engine_settings()).submit(request)
+    summary = summarize(report)
+    if report.feature_disabled:
+        raise Failure(
+            description=f"ETIMS disabled: ETIMS_ENABLED is off, so {summary.invoices_touched} invoice(s) of {days} "
+            "were not sent (recorded as feature_disabled). Enable the flag and retry.",
+            metadata={"invoices_not_sent": summary.invoices_touched},
+        )
+    for org_id, message in summary.failed_orgs.items():
+        context.log.error(f"org {org_id} failed and was skipped: {message}")
+    for org in report.orgs:
+        if org.blocked_message:
+            context.log.warning(org.blocked_message)
+    context.log.info(
+        f"{days}: {summary.invoices_touched} invoices processed, by status {summary.by_status}, "
+        f"rejections {summary.rejections_by_reason}"
+    )
+    return MaterializeResult(
+        metadata=_metadata(summary, audit.status_counts(engine, first_day, last_day), days),
+        check_results=submission_check_results(engine, first_day, last_day),
+    )

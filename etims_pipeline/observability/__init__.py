@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics derived from the attempt log, and the structured JSON logs."""

@@ -1,0 +1,1 @@
+"""Dagster resources: one `ConfigurableResource` per external system."""

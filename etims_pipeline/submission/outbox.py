@@ -1,0 +1,377 @@
+"""The invoice outbox in the operational store: claims, write-ahead, number reservation, outcomes.
+
+Every state change is a short transaction guarded by compare-and-set, so overlapping runs (the daily run,
+a replay, a manual command) can never work on the same invoice at once. Before each save call the
+invoice is marked `needs_lookup` and committed; a crash after that point is resolved by asking eTIMS,
+never by a blind resend. Attempts are appended, never updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from etims_pipeline.etims.document import SaleDocument, SaleLine
+from etims_pipeline.etims.tax import InvoiceTotals
+from etims_pipeline.nairobi_time import now_utc
+from etims_pipeline.store.db import session_scope
+from etims_pipeline.store.models import (
+    SUBMITTABLE_STATUSES,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    SubmissionAttempt,
+    VendorOrg,
+)
+from etims_pipeline.submission.guard import OrgSnapshot
+
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One invoice as a run found it: enough to claim it, validate it and build its payload."""
+
+    invoice_id: int
+    org_id: int
+    issue_date: date
+    status: str
+    needs_lookup: bool
+    invoice_no: int | None
+    claim_expires_at: datetime | None
+    original_trader_invoice_no: str | None
+    document: SaleDocument
+
+
+@dataclass(frozen=True)
+class Attempt:
+    kind: str
+    outcome: str
+    reason: str | None = None
+    result_code: str | None = None
+    result_message: str | None = None
+    latency_seconds: float | None = None
+    http_status: int | None = None
+    reached_etims: bool = False
+    receipt: dict[str, object] | None = None
+    requested_at: datetime | None = None
+
+
+def _open_for_work(now: datetime) -> Any:
+    return or_(
+        Invoice.status.in_([s.value for s in SUBMITTABLE_STATUSES]),
+        and_(Invoice.status == InvoiceStatus.SENDING.value, Invoice.claim_expires_at < now),
+    )
+
+
+def candidate_org_ids(engine: Engine, first_day: date, last_day: date, org_ids: Sequence[int] | None) -> list[int]:
+    query = (
+        select(Invoice.org_id)
+        .where(Invoice.issue_date.between(first_day, last_day), _open_for_work(now_utc()))
+        .group_by(Invoice.org_id)
+        .order_by(Invoice.org_id)
+    )
+    if org_ids:
+        query = query.where(Invoice.org_id.in_(list(org_ids)))
+    with session_scope(engine) as session:
+        return list(session.scalars(query))
+
+
+def org_snapshot(session: Session, org_id: int) -> tuple[OrgSnapshot, VendorOrg]:
+    org = session.get(VendorOrg, org_id)
+    if org is None:
+        raise LookupError(f"org {org_id} does not exist")
+    return OrgSnapshot(org_id=org.id, kra_pin=org.kra_pin, tax_status=org.tax_status), org
+
+
+def _document(invoice: Invoice) -> SaleDocument:
+    return SaleDocument(
+        trader_invoice_no=invoice.trader_invoice_no,
+        receipt_type=invoice.receipt_type,
+        payment_type=invoice.payment_type,
+        issued_at=invoice.issued_at,
+        customer_pin=invoice.customer_pin,
+        customer_name=invoice.customer_name,
+        lines=tuple(
+            SaleLine(
+                item_code=line.item_code,
+                item_class_code=line.item_class_code,
+                item_name=line.item_name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_rate=line.discount_rate,
+                tax_band=line.tax_band,
+                packaging_unit=line.packaging_unit,
+                quantity_unit=line.quantity_unit,
+                barcode=line.barcode,
+            )
+            for line in invoice.lines
+        ),
+        original_invoice_no=invoice.original_invoice_no or 0,
+        refund_reason=invoice.refund_reason,
+        remark=invoice.remark,
+        declared_total=invoice.declared_total,
+    )
+
+
+def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> list[WorkItem]:
+    """The org's invoices of these days that a run may take, in issue order (which fixes number order)."""
+    query = (
+        select(Invoice)
+        .options(selectinload(Invoice.lines))
+        .where(Invoice.org_id == org_id, Invoice.issue_date.between(first_day, last_day), _open_for_work(now_utc()))
+        .order_by(Invoice.issued_at, Invoice.id)
+    )
+    with session_scope(engine) as session:
+        return [
+            WorkItem(
+                invoice_id=inv.id,
+                org_id=inv.org_id,
+                issue_date=inv.issue_date,
+                status=inv.status,
+                needs_lookup=inv.needs_lookup,
+                invoice_no=inv.invoice_no,
+                claim_expires_at=inv.claim_expires_at,
+                original_trader_invoice_no=inv.original_trader_invoice_no,
+                document=_document(inv),
+            )
+            for inv in session.scalars(query)
+        ]
+
+
+def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
+    """Take the invoice for this run if nobody changed it since it was read (compare-and-set)."""
+    now = now_utc()
+    seen = Invoice.claim_expires_at.is_(None) if item.claim_expires_at is None else (
+        Invoice.claim_expires_at == item.claim_expires_at
+    )
+    statement = (
+        update(Invoice)
+        .where(Invoice.id == item.invoice_id, Invoice.status == item.status, seen, _open_for_work(now))
+        .values(
+            status=InvoiceStatus.SENDING.value,
+            claimed_by=run_id,
+            claim_expires_at=now + CLAIM_LEASE,
+            updated_at=now,
+        )
+    )
+    with session_scope(engine) as session:
+        return session.execute(statement).rowcount == 1
+
+
+def _insert_ignore(session: Session, pin: str, bhf_id: str) -> None:
+    values = {"kra_pin": pin, "bhf_id": bhf_id, "last_invoice_no": 0}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(InvoiceSequence).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite.insert(InvoiceSequence).values(values).on_conflict_do_nothing())
+
+
+def reserve_invoice_no(session: Session, pin: str, bhf_id: str) -> int:
+    """Next invcNo for (PIN, branch), in the caller's transaction; a row lock serialises reservations."""
+    _insert_ignore(session, pin, bhf_id)
+    statement = (
+        update(InvoiceSequence)
+        .where(InvoiceSequence.kra_pin == pin, InvoiceSequence.bhf_id == bhf_id)
+        .values(last_invoice_no=InvoiceSequence.last_invoice_no + 1)
+        .returning(InvoiceSequence.last_invoice_no)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+class ClaimLostError(RuntimeError):
+    """The invoice's claim expired and another run took it; this run must leave it alone."""
+
+
+def write_ahead(
+    engine: Engine, item: WorkItem, run_id: str, pin: str, bhf_id: str, totals: InvoiceTotals
+) -> int:
+    """Reserve the number if needed and mark the invoice as possibly sent; committed before the call."""
+    now = now_utc()
+    with session_scope(engine) as session:
+        invoice = session.get(Invoice, item.invoice_id, with_for_update=True)
+        if invoice is None or invoice.claimed_by != run_id or invoice.status != InvoiceStatus.SENDING:
+            raise ClaimLostError(f"invoice {item.invoice_id} is no longer claimed by run {run_id}")
+        if invoice.invoice_no is None:
+            invoice.invoice_no = reserve_invoice_no(session, pin, bhf_id)
+        invoice.needs_lookup = True
+        invoice.attempt_count += 1
+        invoice.claim_expires_at = now + CLAIM_LEASE
+        invoice.total_taxable = totals.total_taxable
+        invoice.total_tax = totals.total_tax
+        invoice.total_amount = totals.total_amount
+        return invoice.invoice_no
+
+
+def _attempt_row(item_invoice_id: int, org: OrgSnapshot, run_id: str, invoice_no: int | None, attempt: Attempt) -> dict[str, Any]:
+    return {
+        "invoice_id": item_invoice_id,
+        "org_id": org.org_id,
+        "run_id": run_id,
+        "kind": attempt.kind,
+        "invoice_no": invoice_no,
+        "requested_at": attempt.requested_at or now_utc(),
+        "latency_seconds": attempt.latency_seconds,
+        "http_status": attempt.http_status,
+        "result_code": attempt.result_code,
+        "result_message": attempt.result_message,
+        "outcome": attempt.outcome,
+        "reason": attempt.reason,
+        "reached_etims": attempt.reached_etims,
+        "org_tax_status": org.tax_status,
+        "org_pin_valid": org.pin_valid,
+        "receipt": attempt.receipt,
+    }
+
+
+def record_attempt(engine: Engine, invoice_id: int, org: OrgSnapshot, run_id: str, invoice_no: int | None,
+                   attempt: Attempt) -> None:
+    with session_scope(engine) as session:
+        session.execute(insert(SubmissionAttempt), [_attempt_row(invoice_id, org, run_id, invoice_no, attempt)])
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where an invoice ends after this run's attempts."""
+
+    status: InvoiceStatus
+    code: str | None = None
+    message: str | None = None
+    retryable: bool = True
+    needs_lookup: bool = False
+    accepted_at: datetime | None = None
+    receipt_no: int | None = None
+    total_receipt_no: int | None = None
+    internal_data: str | None = None
+    signature: str | None = None
+    sdc_datetime: datetime | None = None
+
+
+def settle(engine: Engine, invoice_id: int, run_id: str, settlement: Settlement) -> None:
+    """Write the outcome and release the claim; only the claiming run may do so."""
+    values: dict[str, Any] = {
+        "status": settlement.status.value,
+        "status_code": settlement.code,
+        "status_message": settlement.message,
+        "retryable": settlement.retryable,
+        "needs_lookup": settlement.needs_lookup,
+        "claimed_by": None,
+        "claim_expires_at": None,
+        "updated_at": now_utc(),
+    }
+    if settlement.status == InvoiceStatus.ACCEPTED:
+        values.update(
+            accepted_at=settlement.accepted_at or now_utc(),
+            receipt_no=settlement.receipt_no,
+            total_receipt_no=settlement.total_receipt_no,
+            internal_data=settlement.internal_data,
+            receipt_signature=settlement.signature,
+            sdc_datetime=settlement.sdc_datetime,
+        )
+    statement = update(Invoice).where(Invoice.id == invoice_id, Invoice.claimed_by == run_id).values(values)
+    with session_scope(engine) as session:
+        if session.execute(statement).rowcount != 1:
+            raise ClaimLostError(f"invoice {invoice_id} is no longer claimed by run {run_id}")
+
+
+def block_invoices(
+    engine: Engine, items: Sequence[WorkItem], org: OrgSnapshot, run_id: str, attempt: Attempt,
+    hold: bool, code: str | None, message: str | None,
+) -> list[int]:
+    """Record a pre-submit block for each invoice that is still open; HELD when the guard holds it.
+
+    Returns the ids actually blocked (an invoice another run has claimed meanwhile is left alone).
+    """
+    now = now_utc()
+    blocked: list[int] = []
+    with session_scope(engine) as session:
+        for item in items:
+            values: dict[str, Any] = {"status_code": code, "status_message": message, "updated_at": now}
+            if hold:
+                values["status"] = InvoiceStatus.HELD.value
+                values["retryable"] = True
+            statement = (
+                update(Invoice)
+                .where(Invoice.id == item.invoice_id, Invoice.status == item.status, _open_for_work(now))
+                .values(values)
+            )
+            if session.execute(statement).rowcount == 1:
+                blocked.append(item.invoice_id)
+        if blocked:
+            by_id = {item.invoice_id: item for item in items}
+            session.execute(
+                insert(SubmissionAttempt),
+                [_attempt_row(i, org, run_id, by_id[i].invoice_no, attempt) for i in blocked],
+            )
+    return blocked
+
+
+def store_device(engine: Engine, org_id: int, cmc_key: str, sdc_id: str | None, mrc_no: str | None) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(VendorOrg)
+            .where(VendorOrg.id == org_id, VendorOrg.cmc_key.is_(None))
+            .values(cmc_key=cmc_key, sdc_id=sdc_id, mrc_no=mrc_no, updated_at=now_utc())
+        )
+
+
+@dataclass(frozen=True)
+class OriginalSale:
+    """An original invoice as a credit note sees it, with what earlier credit notes already took."""
+
+    status: str
+    invoice_no: int | None
+    customer_pin: str | None
+    quantity_by_item: dict[str, Decimal]
+    total_amount: Decimal | None
+    credited_quantity_by_item: dict[str, Decimal]
+    credited_amount: Decimal
+
+
+# Credit notes that may already be at eTIMS count against the original, as do accepted ones.
+_CREDITING_STATUSES = (InvoiceStatus.ACCEPTED.value, InvoiceStatus.UNKNOWN.value, InvoiceStatus.SENDING.value)
+
+
+def original_sale(engine: Engine, org_id: int, trader_invoice_no: str, excluding_invoice_id: int) -> OriginalSale | None:
+    with session_scope(engine) as session:
+        original = session.scalars(
+            select(Invoice)
+            .options(selectinload(Invoice.lines))
+            .where(Invoice.org_id == org_id, Invoice.trader_invoice_no == trader_invoice_no)
+        ).one_or_none()
+        if original is None:
+            return None
+        quantities: dict[str, Decimal] = {}
+        for line in original.lines:
+            quantities[line.item_code] = quantities.get(line.item_code, Decimal(0)) + line.quantity
+        credit_filter = (
+            Invoice.org_id == org_id,
+            Invoice.original_trader_invoice_no == trader_invoice_no,
+            Invoice.id != excluding_invoice_id,
+            Invoice.status.in_(_CREDITING_STATUSES),
+        )
+        credited_rows = session.execute(
+            select(InvoiceLine.item_code, func.sum(InvoiceLine.quantity))
+            .join(Invoice.lines)
+            .where(*credit_filter)
+            .group_by(InvoiceLine.item_code)
+        ).all()
+        credited_amount = session.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0)).where(*credit_filter))
+        return OriginalSale(
+            status=original.status,
+            invoice_no=original.invoice_no,
+            customer_pin=original.customer_pin,
+            quantity_by_item=quantities,
+            total_amount=original.total_amount,
+            credited_quantity_by_item={code: Decimal(qty) for code, qty in credited_rows},
+            credited_amount=Decimal(credited_amount or 0),
+        )
