@@ -74,7 +74,7 @@ def submitted_invoices(
     days = partition_key(first_day) if first_day == last_day else f"{partition_key(first_day)}..{partition_key(last_day)}"
     flags = feature_flags.load()
     engine = operational_db.engine()
-    request = SubmissionRequest(first_day, last_day, context.run_id, tuple(config.org_ids) or None)
+    request = SubmissionRequest(first_day, last_day, context.run.run_id, tuple(config.org_ids) or None)
     with etims.open_client() as client:
         report = SubmissionEngine(engine, client, flags, etims.engine_settings()).submit(request)
     summary = summarize(report)

@@ -159,9 +159,14 @@ class _Handler(BaseHTTPRequestHandler):
         except RejectedError as rejected:
             self._send_answer(Answer(rejected.result_code, rejected.message))
             return
-        invoice_no = body.get("invcNo")
-        if endpoint == SAVE_ENDPOINT and type(invoice_no) is int:
-            sandbox.ledger.count_save_call(str(body.get("tin")), str(body.get("bhfId")), invoice_no)
+        tin, bhf_id, invoice_no = body.get("tin"), body.get("bhfId"), body.get("invcNo")
+        if (
+            endpoint == SAVE_ENDPOINT
+            and isinstance(tin, str)
+            and isinstance(bhf_id, str)
+            and type(invoice_no) is int
+        ):
+            sandbox.ledger.count_save_call(tin, bhf_id, invoice_no)  # counted before any fault or check
         fault = sandbox.faults.take(endpoint, headers.get("tin", body.get("tin")))
         if fault is None:
             self._send_answer(sandbox.answer(endpoint, headers, body))

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import BHF, SERIAL, TIN
+from sandbox_support import BHF, SERIAL, TIN
 
 from etims_pipeline.cli import sandbox as sandbox_cli
 from etims_pipeline.sandbox.config import Device

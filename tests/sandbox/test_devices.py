@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
+from sandbox_support import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
 
 from etims_pipeline.sandbox import SandboxConfig
 from etims_pipeline.sandbox.config import DEFAULT_TAX_RATES, Device

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import OTHER_TIN, TIN, MakeSale, Oscu
+from sandbox_support import OTHER_TIN, TIN, MakeSale, Oscu
 
 from etims_pipeline.sandbox import SandboxConfig, SandboxServer
 from etims_pipeline.sandbox.faults import FaultInjector, FaultKind

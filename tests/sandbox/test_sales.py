@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BHF, OTHER_TIN, MakeSale, Oscu
+from sandbox_support import BHF, OTHER_TIN, MakeSale, Oscu
 
 from etims_pipeline.nairobi_time import parse_etims_datetime
 
