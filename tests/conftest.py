@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test, materialize
+
+from etims_pipeline.assets.submissions import submitted_invoices
 from etims_pipeline.sandbox.config import SandboxConfig
 from etims_pipeline.sandbox.server import SandboxServer, build_server
 from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.migrate import upgrade_to_head
+from tests.dagster_support import MaterializeFn, resources
 
 POSTGRES_ADMIN_URL = os.environ.get("ETIMS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -83,7 +87,7 @@ def sandbox() -> Iterator[SandboxServer]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def sandbox_process() -> Iterator[str]:
     """The eTIMS sandbox as its own process, as in production; yields its base URL."""
     process = subprocess.Popen(
@@ -101,3 +105,36 @@ def sandbox_process() -> Iterator[str]:
     yield match.group(1)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=15)
+
+
+@pytest.fixture
+def dagster_instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def materialize_day(dagster_instance: DagsterInstance) -> MaterializeFn:
+    """Materialize submitted_invoices for one partition (or a range given as tags) in-process."""
+
+    def run(
+        base_url: str,
+        database_url: str,
+        partition_key: str = "2026-11-23",
+        *,
+        etims_enabled: str = "true",
+        org_ids: list[int] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> ExecuteInProcessResult:
+        run_config = {"ops": {"submitted_invoices": {"config": {"org_ids": org_ids or []}}}}
+        return materialize(
+            [submitted_invoices],
+            partition_key=None if tags else partition_key,
+            resources=resources(base_url, database_url, etims_enabled),
+            instance=dagster_instance,
+            run_config=run_config,
+            tags=tags,
+            raise_on_error=False,
+        )
+
+    return run

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from etims_pipeline.loading.rows import InvoiceRow, LineRow
 from etims_pipeline.nairobi_time import nairobi_date
-from etims_pipeline.store.models import Invoice, InvoiceLine, InvoiceStatus, VendorOrg
+from etims_pipeline.store.models import Base, Invoice, InvoiceLine, InvoiceStatus, VendorOrg
 
 InvoiceKey = tuple[int, str]
 
@@ -31,11 +30,8 @@ _HEADER_COLUMNS = (
     Invoice.declared_total,
 )
 _LINE_FIELDS = tuple(LineRow.__dataclass_fields__)
-
-
-def _stored_utc(moment: datetime) -> datetime:
-    # SQLite hands DateTime(timezone=True) back naive; the loader always stores UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+_INVOICES = Base.metadata.tables[Invoice.__tablename__]
+_INVOICE_LINES = Base.metadata.tables[InvoiceLine.__tablename__]
 
 
 def known_org_ids(session: Session, org_ids: Collection[int]) -> set[int]:
@@ -73,7 +69,7 @@ def stored_invoices(session: Session, keys: Collection[InvoiceKey]) -> dict[Invo
         (header.org_id, header.trader_invoice_no): InvoiceRow(
             org_id=header.org_id,
             trader_invoice_no=header.trader_invoice_no,
-            issued_at=_stored_utc(header.issued_at),
+            issued_at=header.issued_at,
             customer_pin=header.customer_pin,
             customer_name=header.customer_name,
             payment_type=header.payment_type,
@@ -113,7 +109,7 @@ def insert_invoices(session: Session, rows: Iterable[InvoiceRow]) -> int:
         return 0
     # Plain executemany, then one SELECT for the ids: RETURNING in parameter order degrades to one
     # statement per row on SQLite.
-    session.execute(insert(Invoice.__table__), [_header_values(row) for row in new_rows])
+    session.execute(insert(_INVOICES), [_header_values(row) for row in new_rows])
     invoice_ids = _invoice_ids(session, [row.key for row in new_rows])
     line_values = [
         {
@@ -125,5 +121,5 @@ def insert_invoices(session: Session, rows: Iterable[InvoiceRow]) -> int:
         for seq, line in enumerate(row.lines, start=1)
     ]
     if line_values:
-        session.execute(insert(InvoiceLine.__table__), line_values)
+        session.execute(insert(_INVOICE_LINES), line_values)
     return len(new_rows)

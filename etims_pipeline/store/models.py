@@ -217,7 +217,7 @@ class SubmissionAttempt(Base):
     requested_at: Mapped[datetime] = mapped_column(index=True)
     latency_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     http_status: Mapped[int | None] = mapped_column(Integer, default=None)
-    result_code: Mapped[str | None] = mapped_column(String(8), default=None)
+    result_code: Mapped[str | None] = mapped_column(String(60), default=None)
     result_message: Mapped[str | None] = mapped_column(Text, default=None)
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(60), default=None)
@@ -225,7 +225,7 @@ class SubmissionAttempt(Base):
     # The guard's view of the org when the attempt was made: what the blocking check audits.
     org_tax_status: Mapped[str | None] = mapped_column(String(20), default=None)
     org_pin_valid: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    receipt: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    receipt: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), default=None)
 
 
 class InvoiceSequence(Base):

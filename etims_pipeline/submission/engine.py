@@ -238,6 +238,14 @@ class SubmissionEngine:
         return self._settings.retry
 
 
+class _Conflict(Exception):
+    """The lookup found somebody else's sale under this invoice's number: stop, never resend."""
+
+    def __init__(self, result: InvoiceResult) -> None:
+        super().__init__(result.code)
+        self.result = result
+
+
 class _InvoiceSubmission:
     """The state machine for one claimed invoice in one run."""
 
@@ -282,7 +290,10 @@ class _InvoiceSubmission:
                 doc = replace(doc, original_invoice_no=verdict.original_invoice_no)
         if problems:
             return self._invalid(problems)
-        return self._send(doc, rates)
+        try:
+            return self._send(doc, rates)
+        except _Conflict as conflict:
+            return conflict.result
 
     def _invalid(self, problems: list[Problem]) -> InvoiceResult:
         code = problems[0].code
@@ -389,6 +400,19 @@ class _InvoiceSubmission:
             ))
             return None
         meaning = classify_result(response.result_code)
+        if meaning.kind == ResultKind.ACCEPTED and not self._is_ours(response):
+            self._record(Attempt(
+                kind=AttemptKind.LOOKUP, outcome=AttemptOutcome.TRANSIENT, reason="number_conflict",
+                result_code=response.result_code, result_message="eTIMS holds another sale under this number",
+                latency_seconds=response.latency_seconds, http_status=response.http_status,
+                reached_etims=True, requested_at=started,
+            ))
+            raise _Conflict(self._settle(Settlement(
+                InvoiceStatus.UNKNOWN, "ETIMS_NUMBER_CONFLICT",
+                f"eTIMS holds a different sale under invoice number {self.invoice_no}; not resent. "
+                "Reconcile the numbering with KRA before replaying",
+                retryable=False, needs_lookup=True,
+            ), "number_conflict"))
         if meaning.kind == ResultKind.ACCEPTED:
             receipt = parse_receipt(response.data)
             self._record(Attempt(
@@ -408,6 +432,12 @@ class _InvoiceSubmission:
         if not_found:
             self.needs_lookup = False
         return None
+
+    def _is_ours(self, response: EtimsResponse) -> bool:
+        """A found sale is this invoice only if its trader invoice number matches (when eTIMS returns it)."""
+        sales = (response.data or {}).get("salesList") or [{}]
+        theirs = str(sales[0].get("trdInvcNo") or "").strip()
+        return not theirs or theirs == self.item.document.trader_invoice_no
 
     def _accept(self, data: dict[str, object] | None, via_lookup: bool) -> InvoiceResult:
         receipt = parse_receipt(data)  # type: ignore[arg-type]

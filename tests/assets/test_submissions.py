@@ -13,7 +13,7 @@ from sqlalchemy import Engine, update
 from etims_pipeline.sandbox.server import SandboxServer
 from etims_pipeline.store.db import session_scope
 from etims_pipeline.store.models import SubmissionAttempt, VendorOrg
-from tests.assets.conftest import MaterializeFn
+from tests.dagster_support import MaterializeFn
 from tests.factories import line, make_invoice, make_org
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:07:27.577839
+Create Date: 2026-11-25 07:10:28.297122
 """
 
 import sqlalchemy as sa
@@ -133,14 +133,14 @@ def upgrade() -> None:
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("latency_seconds", sa.Float(), nullable=True),
         sa.Column("http_status", sa.Integer(), nullable=True),
-        sa.Column("result_code", sa.String(length=8), nullable=True),
+        sa.Column("result_code", sa.String(length=60), nullable=True),
         sa.Column("result_message", sa.Text(), nullable=True),
         sa.Column("outcome", sa.String(length=12), nullable=False),
         sa.Column("reason", sa.String(length=60), nullable=True),
         sa.Column("reached_etims", sa.Boolean(), nullable=False),
         sa.Column("org_tax_status", sa.String(length=20), nullable=True),
         sa.Column("org_pin_valid", sa.Boolean(), nullable=True),
-        sa.Column("receipt", sa.JSON(), nullable=True),
+        sa.Column("receipt", sa.JSON(none_as_null=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoices.id"], name=op.f("fk_submission_attempts_invoice_id_invoices")
         ),
