@@ -10,6 +10,7 @@ from pydantic import Field
 
 from etims_pipeline.assets.submission_checks import SUBMISSION_CHECK_SPECS, submission_check_results
 from etims_pipeline.nairobi_time import partition_key
+from etims_pipeline.observability.logging import configure_json_logging
 from etims_pipeline.partitions import DAILY_BACKFILL_POLICY, NAIROBI_DAILY, partition_days
 from etims_pipeline.resources.etims_api import EtimsApiResource
 from etims_pipeline.resources.feature_flags import FeatureFlagsResource
@@ -70,6 +71,7 @@ def submitted_invoices(
     operational_db: OperationalDatabaseResource,
     feature_flags: FeatureFlagsResource,
 ) -> MaterializeResult:
+    configure_json_logging()
     first_day, last_day = partition_days(context)
     days = partition_key(first_day) if first_day == last_day else f"{partition_key(first_day)}..{partition_key(last_day)}"
     flags = feature_flags.load()

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import ColumnElement, and_, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from etims_pipeline.loading.rows import InvoiceRow, LineRow
@@ -38,10 +38,18 @@ def known_org_ids(session: Session, org_ids: Collection[int]) -> set[int]:
     return set(session.scalars(select(VendorOrg.id).where(VendorOrg.id.in_(org_ids))))
 
 
+def _key_filter(keys: Collection[InvoiceKey]) -> ColumnElement[bool]:
+    # The two plain INs let SQLite search the (org_id, trader_invoice_no) index; a tuple IN alone scans.
+    return and_(
+        Invoice.org_id.in_({org_id for org_id, _ in keys}),
+        Invoice.trader_invoice_no.in_({number for _, number in keys}),
+        tuple_(Invoice.org_id, Invoice.trader_invoice_no).in_(keys),
+    )
+
+
 def _invoice_ids(session: Session, keys: Collection[InvoiceKey]) -> dict[InvoiceKey, int]:
-    key_columns = tuple_(Invoice.org_id, Invoice.trader_invoice_no)
     rows = session.execute(
-        select(Invoice.org_id, Invoice.trader_invoice_no, Invoice.id).where(key_columns.in_(keys))
+        select(Invoice.org_id, Invoice.trader_invoice_no, Invoice.id).where(_key_filter(keys))
     )
     return {(org_id, number): invoice_id for org_id, number, invoice_id in rows}
 
@@ -52,8 +60,7 @@ def existing_keys(session: Session, keys: Collection[InvoiceKey]) -> set[Invoice
 
 def stored_invoices(session: Session, keys: Collection[InvoiceKey]) -> dict[InvoiceKey, InvoiceRow]:
     """The stored invoices among `keys`, as the rows that would load them (to compare with the file)."""
-    key_columns = tuple_(Invoice.org_id, Invoice.trader_invoice_no)
-    headers = session.execute(select(*_HEADER_COLUMNS).where(key_columns.in_(keys))).all()
+    headers = session.execute(select(*_HEADER_COLUMNS).where(_key_filter(keys))).all()
     if not headers:
         return {}
     lines: dict[int, list[LineRow]] = defaultdict(list)

@@ -21,7 +21,6 @@ from typing import Final, TextIO
 
 from etims_pipeline.etims.secret import MASK, Secret
 from etims_pipeline.observability.metrics import metric_events
-from etims_pipeline.store.models import AttemptKind
 
 METRICS_LOGGER: Final = "metrics"
 ETIMS_LOGGER: Final = "invoicing.services.etims"
@@ -133,12 +132,11 @@ def log_submission(
     latency_seconds: float | None,
     attempt: int,
     run_id: str | None,
-    reached_etims: bool | None = None,
+    reached_etims: bool,
 ) -> None:
     """Log one submission attempt, and each metric it moves exactly as the scrape will count it.
 
-    `status` is the attempt's outcome. `reached_etims` is what the attempt row records; when not given it
-    is taken to be true for a save or lookup whose latency was measured.
+    `status` is the attempt's outcome; `reached_etims` is what the attempt row records.
     """
     logging.getLogger(ETIMS_LOGGER).info(
         "etims submission",
@@ -156,7 +154,5 @@ def log_submission(
             "run_id": run_id,
         },
     )
-    if reached_etims is None:
-        reached_etims = kind in {AttemptKind.SAVE, AttemptKind.LOOKUP} and latency_seconds is not None
     for event in metric_events(kind, status, reason, latency_seconds, reached_etims):
         log_metric(event.metric, event.labels, event.value)

@@ -168,7 +168,7 @@ class SubmissionEngine:
             log_submission(
                 org_id=org_id, invoice_id=item.invoice_id, invoice_no=item.invoice_no, kind=attempt.kind,
                 status=attempt.outcome, reason=decision.reason, result_code=decision.code, latency_seconds=None,
-                attempt=0, run_id=request.run_id,
+                attempt=0, run_id=request.run_id, reached_etims=False,
             )
             result.invoices.append(
                 InvoiceResult(item.invoice_id, org_id, item.issue_date, status, decision.code, decision.reason)
@@ -453,8 +453,8 @@ class _InvoiceSubmission:
         log_submission(
             org_id=self.org.org_id, invoice_id=self.item.invoice_id, invoice_no=self.invoice_no, kind=attempt.kind,
             status=attempt.outcome, reason=attempt.reason, result_code=attempt.result_code,
-            latency_seconds=attempt.latency_seconds if attempt.reached_etims else None,
-            attempt=self.calls, run_id=self.run_id,
+            latency_seconds=attempt.latency_seconds, attempt=self.calls, run_id=self.run_id,
+            reached_etims=attempt.reached_etims,
         )
 
     def _settle(self, settlement: Settlement, reason: str | None = None) -> InvoiceResult:

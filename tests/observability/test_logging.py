@@ -50,7 +50,7 @@ def submit(
     status: str = "accepted",
     reason: str | None = None,
     latency_seconds: float | None = 0.42,
-    reached_etims: bool | None = None,
+    reached_etims: bool = True,
 ) -> None:
     log_submission(
         org_id=42,
@@ -107,7 +107,7 @@ def test_metric_records_match_metric_events(
 ) -> None:
     kind, status, reason, latency_seconds, reached_etims = attempt
 
-    submit(kind=kind, status=status, reason=reason, latency_seconds=latency_seconds)
+    submit(kind=kind, status=status, reason=reason, latency_seconds=latency_seconds, reached_etims=reached_etims)
 
     logged = [
         (record["event"], record["metric"], record["labels"], record["value"])
