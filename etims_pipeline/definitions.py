@@ -1,6 +1,5 @@
 """The one `Definitions` object of the code location: assets, checks, jobs, resources, executor."""
 
-
 import os
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor

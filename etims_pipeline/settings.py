@@ -42,9 +42,7 @@ class FeatureFlags:
     kpis_enabled: bool
 
     @classmethod
-    def from_values(
-        cls, debug: str | None, etims_enabled: str | None, kpis_enabled: str | None
-    ) -> FeatureFlags:
+    def from_values(cls, debug: str | None, etims_enabled: str | None, kpis_enabled: str | None) -> FeatureFlags:
         is_debug = parse_flag("DEBUG", debug, default=False)
         return cls(
             debug=is_debug,

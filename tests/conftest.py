@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-
 from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test, materialize
+from sqlalchemy import Engine, create_engine, text
 
 from etims_pipeline.assets.submissions import submitted_invoices
 from etims_pipeline.sandbox.config import SandboxConfig

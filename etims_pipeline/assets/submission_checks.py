@@ -17,19 +17,26 @@ RECEIPT_CHECK = "accepted_invoices_have_receipts"
 
 SUBMISSION_CHECK_SPECS = [
     AssetCheckSpec(
-        GUARD_CHECK, asset=SUBMITTED_INVOICES, blocking=True,
+        GUARD_CHECK,
+        asset=SUBMITTED_INVOICES,
+        blocking=True,
         description="No invoice of an org without a valid KRA PIN and tax_status=VERIFIED reached eTIMS.",
     ),
     AssetCheckSpec(
-        AWAITING_CHECK, asset=SUBMITTED_INVOICES,
+        AWAITING_CHECK,
+        asset=SUBMITTED_INVOICES,
         description="Warns with the orgs whose invoices the guard holds (ORG_NOT_VERIFIED), and how many.",
     ),
     AssetCheckSpec(
-        ONCE_CHECK, asset=SUBMITTED_INVOICES, blocking=True,
+        ONCE_CHECK,
+        asset=SUBMITTED_INVOICES,
+        blocking=True,
         description="No invoice got more than one accepting answer from eTIMS.",
     ),
     AssetCheckSpec(
-        RECEIPT_CHECK, asset=SUBMITTED_INVOICES, blocking=True,
+        RECEIPT_CHECK,
+        asset=SUBMITTED_INVOICES,
+        blocking=True,
         description="Every accepted invoice has its invoice number and eTIMS receipt signature stored.",
     ),
 ]
@@ -42,7 +49,8 @@ def submission_check_results(engine: Engine, first_day: date, last_day: date) ->
     no_receipt = audit.accepted_without_receipt(engine, first_day, last_day)
     return [
         AssetCheckResult(
-            check_name=GUARD_CHECK, passed=not violations,
+            check_name=GUARD_CHECK,
+            passed=not violations,
             metadata={
                 "violations": len(violations),
                 "orgs": MetadataValue.json(sorted({v.org_id for v in violations})),
@@ -50,11 +58,14 @@ def submission_check_results(engine: Engine, first_day: date, last_day: date) ->
             },
         ),
         AssetCheckResult(
-            check_name=AWAITING_CHECK, passed=not held, severity=AssetCheckSeverity.WARN,
+            check_name=AWAITING_CHECK,
+            passed=not held,
+            severity=AssetCheckSeverity.WARN,
             description=(
                 f"{len(held)} org(s) awaiting verification hold {sum(held.values())} invoice(s): set a valid KRA PIN "
                 "and tax_status=VERIFIED; the replay sensor then resubmits their last 7 days"
-                if held else "no org is awaiting verification"
+                if held
+                else "no org is awaiting verification"
             ),
             metadata={
                 "orgs_awaiting_verification": len(held),
@@ -63,11 +74,19 @@ def submission_check_results(engine: Engine, first_day: date, last_day: date) ->
             },
         ),
         AssetCheckResult(
-            check_name=ONCE_CHECK, passed=not twice,
-            metadata={"invoices_accepted_twice": len(twice), "invoice_ids": MetadataValue.json(sorted(twice)[:50])},
+            check_name=ONCE_CHECK,
+            passed=not twice,
+            metadata={
+                "invoices_accepted_twice": len(twice),
+                "invoice_ids": MetadataValue.json(sorted(twice)[:50]),
+            },
         ),
         AssetCheckResult(
-            check_name=RECEIPT_CHECK, passed=not no_receipt,
-            metadata={"accepted_without_receipt": len(no_receipt), "invoice_ids": MetadataValue.json(no_receipt[:50])},
+            check_name=RECEIPT_CHECK,
+            passed=not no_receipt,
+            metadata={
+                "accepted_without_receipt": len(no_receipt),
+                "invoice_ids": MetadataValue.json(no_receipt[:50]),
+            },
         ),
     ]

@@ -4,7 +4,6 @@ Orgs are handled inside the run (one run a day for thousands of orgs), optionall
 config. The work itself lives in `etims_pipeline.submission`; this file is wiring and metadata.
 """
 
-
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
@@ -22,34 +21,40 @@ from etims_pipeline.submission.summary import RunSummary, summarize
 ETIMS_POOL = "etims_api"
 
 
-class SubmissionConfig(Config):  # type: ignore[misc]
+class SubmissionConfig(Config):
     org_ids: list[int] = Field(default_factory=list, description="only these orgs; empty means every org")
 
 
-def _metadata(summary: RunSummary, standing: dict[str, int], days: str) -> dict[str, object]:
-    def seconds(value: float | None) -> MetadataValue:
-        return MetadataValue.float(round(value, 4)) if value is not None else MetadataValue.null()
+def _by_org(values: dict[int, int] | dict[int, str]) -> MetadataValue:
+    return MetadataValue.json({str(org_id): value for org_id, value in values.items()})
 
+
+def _seconds(value: float | None) -> MetadataValue:
+    return MetadataValue.float(round(value, 4)) if value is not None else MetadataValue.null()
+
+
+def _metadata(summary: RunSummary, standing: dict[str, int], days: str) -> dict[str, MetadataValue]:
+    counts = summary.by_status
     return {
-        "days": days,
-        "invoices_processed": summary.invoices_touched,
-        "accepted": summary.by_status.get("accepted", 0),
-        "rejected": summary.by_status.get("rejected", 0),
-        "invalid": summary.by_status.get("invalid", 0),
-        "held": summary.by_status.get("held", 0),
-        "unresolved": summary.by_status.get("unknown", 0) + summary.by_status.get("pending", 0),
-        "by_status": MetadataValue.json(summary.by_status),
+        "days": MetadataValue.text(days),
+        "invoices_processed": MetadataValue.int(summary.invoices_touched),
+        "accepted": MetadataValue.int(counts.get("accepted", 0)),
+        "rejected": MetadataValue.int(counts.get("rejected", 0)),
+        "invalid": MetadataValue.int(counts.get("invalid", 0)),
+        "held": MetadataValue.int(counts.get("held", 0)),
+        "unresolved": MetadataValue.int(counts.get("unknown", 0) + counts.get("pending", 0)),
+        "by_status": MetadataValue.json(counts),
         "rejections_by_reason": MetadataValue.json(summary.rejections_by_reason),
-        "orgs_held_by_guard": len(summary.held_orgs),
-        "held_invoices_by_org": MetadataValue.json({str(k): v for k, v in summary.held_orgs.items()}),
-        "orgs_blocked": MetadataValue.json({str(k): v for k, v in summary.blocked_orgs.items()}),
-        "orgs_halted": MetadataValue.json({str(k): v for k, v in summary.halted_orgs.items()}),
-        "orgs_failed": MetadataValue.json({str(k): v for k, v in summary.failed_orgs.items()}),
-        "skipped_claimed_by_other_run": summary.skipped_claimed,
+        "orgs_held_by_guard": MetadataValue.int(len(summary.held_orgs)),
+        "held_invoices_by_org": _by_org(summary.held_orgs),
+        "orgs_blocked": _by_org(summary.blocked_orgs),
+        "orgs_halted": _by_org(summary.halted_orgs),
+        "orgs_failed": _by_org(summary.failed_orgs),
+        "skipped_claimed_by_other_run": MetadataValue.int(summary.skipped_claimed),
         "by_day": MetadataValue.json(summary.by_day),
-        "save_calls": summary.save_calls,
-        "latency_p50_seconds": seconds(summary.latency_p50),
-        "latency_p95_seconds": seconds(summary.latency_p95),
+        "save_calls": MetadataValue.int(summary.save_calls),
+        "latency_p50_seconds": _seconds(summary.latency_p50),
+        "latency_p95_seconds": _seconds(summary.latency_p95),
         "standing_by_status": MetadataValue.json(standing),
     }
 
@@ -70,10 +75,12 @@ def submitted_invoices(
     etims: EtimsApiResource,
     operational_db: OperationalDatabaseResource,
     feature_flags: FeatureFlagsResource,
-) -> MaterializeResult:
+) -> MaterializeResult:  # type: ignore[type-arg]  # Dagster reads a bare annotation
     configure_json_logging()
     first_day, last_day = partition_days(context)
-    days = partition_key(first_day) if first_day == last_day else f"{partition_key(first_day)}..{partition_key(last_day)}"
+    days = (
+        partition_key(first_day) if first_day == last_day else f"{partition_key(first_day)}..{partition_key(last_day)}"
+    )
     flags = feature_flags.load()
     engine = operational_db.engine()
     request = SubmissionRequest(first_day, last_day, context.run.run_id, tuple(config.org_ids) or None)

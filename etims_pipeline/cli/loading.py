@@ -92,9 +92,7 @@ def _add_database_url(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    load = subparsers.add_parser(
-        "load", help="load orgs or invoices from a JSON Lines file (docs/data-format.md)"
-    )
+    load = subparsers.add_parser("load", help="load orgs or invoices from a JSON Lines file (docs/data-format.md)")
     kinds = load.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, loader in (("orgs", load_orgs_file), ("invoices", load_invoices_file)):
         parser = kinds.add_parser(kind, help=f"load {kind} from FILE (JSON Lines)")
@@ -102,16 +100,10 @@ def register(subparsers: Any) -> None:
         _add_database_url(parser)
         parser.set_defaults(handler=_load, loader=loader)
 
-    demo = subparsers.add_parser(
-        "demo-data", help="write a deterministic demo data set (orgs.jsonl, invoices.jsonl)"
-    )
+    demo = subparsers.add_parser("demo-data", help="write a deterministic demo data set (orgs.jsonl, invoices.jsonl)")
     demo.add_argument("--out", default="demo-data", help="output directory (default: demo-data)")
-    demo.add_argument(
-        "--orgs", type=int, default=DEFAULT_ORGS, help=f"number of orgs (default {DEFAULT_ORGS})"
-    )
-    demo.add_argument(
-        "--days", type=int, default=DEFAULT_DAYS, help=f"number of days (default {DEFAULT_DAYS})"
-    )
+    demo.add_argument("--orgs", type=int, default=DEFAULT_ORGS, help=f"number of orgs (default {DEFAULT_ORGS})")
+    demo.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"number of days (default {DEFAULT_DAYS})")
     demo.add_argument("--end-date", type=_end_date, help="last day, YYYY-MM-DD (default: today in Nairobi)")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     demo.add_argument("--load", action="store_true", help="also load the files into the database")

@@ -36,8 +36,6 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "metrics", help="print the Prometheus metrics derived from the attempt log"
-    )
+    parser = subparsers.add_parser("metrics", help="print the Prometheus metrics derived from the attempt log")
     parser.add_argument("--database-url", help="defaults to $ETIMS_DATABASE_URL, else a local SQLite file")
     parser.set_defaults(handler=_metrics)

@@ -65,9 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TIN:BHF:SERIAL",
         help="a device installed at start-up, so keys issued before a restart keep working (repeatable)",
     )
-    parser.add_argument(
-        "--secret", help=f"key-derivation secret (default ${SECRET_ENV_VAR}, else a dev value)"
-    )
+    parser.add_argument("--secret", help=f"key-derivation secret (default ${SECRET_ENV_VAR}, else a dev value)")
     parser.add_argument("--verbose", action="store_true", help="log every request (never the keys)")
     parser.set_defaults(handler=run)
 

@@ -41,8 +41,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 # Runs first in every child: restore SIGINT, then replace itself with the real command (same pid).
 _EXEC_SHIM = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execvp(sys.argv[1], sys.argv[1:])"
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
 )
 
 
@@ -107,9 +106,7 @@ class ChildProcess:
                 target=self._pump_output, args=(proc.stdout,), name=f"{self.spec.name}-output", daemon=True
             )
             self._pump.start()
-        threading.Thread(
-            target=self._watch_exit, args=(proc,), name=f"{self.spec.name}-exit", daemon=True
-        ).start()
+        threading.Thread(target=self._watch_exit, args=(proc,), name=f"{self.spec.name}-exit", daemon=True).start()
 
     @property
     def pid(self) -> int:
@@ -222,9 +219,7 @@ class Supervisor:
     to `stop_timeout` seconds for all of them, then sends SIGKILL to any group that still has processes.
     """
 
-    def __init__(
-        self, *, echo: TextIO | None = sys.stdout, stop_timeout: float = DEFAULT_STOP_TIMEOUT
-    ) -> None:
+    def __init__(self, *, echo: TextIO | None = sys.stdout, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         _become_subreaper()
         self._stream = echo
         self._stop_timeout = stop_timeout

@@ -108,7 +108,7 @@ def _int_or_none(value: object) -> int | None:
 def parse_receipt(data: dict[str, Any] | None) -> Receipt:
     """Read a receipt from a save answer's `data` or a lookup's `salesList[0]`."""
     fields = _clean_keys(data or {})
-    if "salesList" in fields and fields["salesList"]:
+    if fields.get("salesList"):
         fields = _clean_keys(fields["salesList"][0])
     nested = fields.get("receipt")
     if isinstance(nested, dict):
@@ -160,7 +160,8 @@ class EtimsClient:
             ) from None
         except httpx.TransportError as exc:
             raise EtimsServerError(
-                f"connection to eTIMS failed mid-request ({type(exc).__name__})", time.perf_counter() - started
+                f"connection to eTIMS failed mid-request ({type(exc).__name__})",
+                time.perf_counter() - started,
             ) from None
         latency = time.perf_counter() - started
         if answer.status_code >= 400:

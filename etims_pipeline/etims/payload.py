@@ -12,6 +12,7 @@ from typing import Any
 from etims_pipeline.etims.codes import SALES_STATUS_APPROVED, SALES_TYPE_NORMAL, TAX_BANDS
 from etims_pipeline.etims.document import SaleDocument
 from etims_pipeline.etims.money import json_number
+from etims_pipeline.etims.pin import normalize_pin
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.nairobi_time import format_etims_date, format_etims_datetime
 
@@ -62,13 +63,14 @@ def build_sales_payload(
 ) -> dict[str, Any]:
     totals = doc.totals(rates)
     issued = format_etims_datetime(doc.issued_at)
+    customer_pin = normalize_pin(doc.customer_pin) or None
     payload: dict[str, Any] = {
         "tin": tin,
         "bhfId": bhf_id,
         "trdInvcNo": doc.trader_invoice_no,
         "invcNo": invoice_no,
         "orgInvcNo": doc.original_invoice_no if doc.is_credit_note else 0,
-        "custTin": doc.customer_pin or None,
+        "custTin": customer_pin,
         "custNm": doc.customer_name or None,
         "salesTyCd": SALES_TYPE_NORMAL,
         "rcptTyCd": doc.receipt_type,
@@ -101,7 +103,7 @@ def build_sales_payload(
             "modrId": REGISTRAR_ID,
             "modrNm": REGISTRAR_ID,
             "receipt": {
-                "custTin": doc.customer_pin or None,
+                "custTin": customer_pin,
                 "custMblNo": None,
                 "rptNo": invoice_no,
                 "trdeNm": trade_name,

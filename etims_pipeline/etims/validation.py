@@ -44,8 +44,10 @@ def _line_problems(seq: int, line: SaleLine, rates: TaxRates) -> list[Problem]:
     problems: list[Problem] = []
     if not _ITEM_CODE.fullmatch(line.item_code):
         problems.append(
-            Problem("INVOICE_BAD_ITEM_CODE", f"{where}: item code {line.item_code!r} is not a KRA item code "
-                    "(e.g. KE1NTXU0000001)")
+            Problem(
+                "INVOICE_BAD_ITEM_CODE",
+                f"{where}: item code {line.item_code!r} is not a KRA item code (e.g. KE1NTXU0000001)",
+            )
         )
     if not _ITEM_CLASS.fullmatch(line.item_class_code):
         problems.append(
@@ -58,7 +60,10 @@ def _line_problems(seq: int, line: SaleLine, rates: TaxRates) -> list[Problem]:
             problems.append(Problem("INVOICE_BAD_UNIT", f"{where}: {label} {unit!r} is not an eTIMS unit code"))
     if line.quantity <= 0 or not has_at_most_2_places(line.quantity):
         problems.append(
-            Problem("INVOICE_BAD_QUANTITY", f"{where}: quantity {line.quantity} must be positive, 2 decimals at most")
+            Problem(
+                "INVOICE_BAD_QUANTITY",
+                f"{where}: quantity {line.quantity} must be positive, 2 decimals at most",
+            )
         )
     if line.unit_price < 0 or not has_at_most_2_places(line.unit_price):
         problems.append(
@@ -74,7 +79,10 @@ def _line_problems(seq: int, line: SaleLine, rates: TaxRates) -> list[Problem]:
         )
     elif line.tax_band not in rates.by_band:
         problems.append(
-            Problem("INVOICE_BAD_TAX_BAND", f"{where}: tax band {line.tax_band!r} is missing from the eTIMS code list")
+            Problem(
+                "INVOICE_BAD_TAX_BAND",
+                f"{where}: tax band {line.tax_band!r} is missing from the eTIMS code list",
+            )
         )
     return problems
 
@@ -87,20 +95,19 @@ def _header_problems(doc: SaleDocument) -> list[Problem]:
         )
     if doc.receipt_type not in RECEIPT_TYPES:
         problems.append(
-            Problem("INVOICE_BAD_RECEIPT_TYPE", f"receipt type {doc.receipt_type!r} must be S (sale) or R (credit note)")
+            Problem(
+                "INVOICE_BAD_RECEIPT_TYPE",
+                f"receipt type {doc.receipt_type!r} must be S (sale) or R (credit note)",
+            )
         )
     if doc.payment_type not in PAYMENT_TYPES:
-        problems.append(
-            Problem("INVOICE_BAD_PAYMENT_TYPE", f"payment type {doc.payment_type!r} must be one of 01-07")
-        )
+        problems.append(Problem("INVOICE_BAD_PAYMENT_TYPE", f"payment type {doc.payment_type!r} must be one of 01-07"))
     if doc.customer_pin:
         reason = pin_problem(doc.customer_pin)
         if reason:
             problems.append(Problem("INVOICE_BAD_CUSTOMER_PIN", f"customer {reason}"))
     if doc.customer_name and len(doc.customer_name) > MAX_CUSTOMER_NAME:
-        problems.append(
-            Problem("INVOICE_BAD_CUSTOMER_NAME", f"customer name is over {MAX_CUSTOMER_NAME} characters")
-        )
+        problems.append(Problem("INVOICE_BAD_CUSTOMER_NAME", f"customer name is over {MAX_CUSTOMER_NAME} characters"))
     if doc.remark and len(doc.remark) > MAX_REMARK:
         problems.append(Problem("INVOICE_BAD_REMARK", f"remark is over {MAX_REMARK} characters"))
     if doc.is_credit_note and doc.refund_reason not in CREDIT_NOTE_REASONS:

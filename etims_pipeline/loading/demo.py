@@ -169,9 +169,7 @@ def _malformed(rng: random.Random, book: _OrgBook, day: date) -> list[Row]:
     bad_band["remark"] = "demo: unknown tax band F"
     no_vat = _sale(rng, book, day, CLOSING_MINUTE - 10, (oil,))
     no_vat["lines"] = [_line(oil, Decimal(1), Decimal(0))]
-    no_vat.update(
-        total_amount=json_number(oil.unit_price), remark="demo: declared total leaves out the 16% VAT"
-    )
+    no_vat.update(total_amount=json_number(oil.unit_price), remark="demo: declared total leaves out the 16% VAT")
     return [bad_pin, bad_band, no_vat]
 
 

@@ -71,9 +71,7 @@ class Fields:
     def text(self, name: str, column: QueryableAttribute[Any]) -> str:
         return self._string(name, self._value(name, required=True), column)
 
-    def optional_text(
-        self, name: str, column: QueryableAttribute[Any], default: str | None = None
-    ) -> str | None:
+    def optional_text(self, name: str, column: QueryableAttribute[Any], default: str | None = None) -> str | None:
         value = self._value(name, required=False)
         return default if value is None else self._string(name, value, column)
 
@@ -83,9 +81,7 @@ class Fields:
         column_type = column.expression.type
         limit = column_type.length if isinstance(column_type, String) else None
         if limit is not None and len(value) > limit:
-            raise BadRow(
-                ROW_TOO_LONG, f"{self._label(name)} is {len(value)} characters; the store keeps {limit}"
-            )
+            raise BadRow(ROW_TOO_LONG, f"{self._label(name)} is {len(value)} characters; the store keeps {limit}")
         return value
 
     def choice(self, name: str, column: QueryableAttribute[Any], allowed: tuple[str, ...]) -> str:
@@ -149,8 +145,7 @@ def _check_fits(label: str, number: Decimal, precision: int, scale: int) -> None
     if not number.is_finite() or abs(number) >= Decimal(10) ** (precision - scale):
         raise BadRow(
             ROW_BAD_NUMBER,
-            f"{label} is {number}; the store keeps at most {precision - scale} digits "
-            "before the decimal point",
+            f"{label} is {number}; the store keeps at most {precision - scale} digits before the decimal point",
         )
     if number != number.quantize(Decimal(1).scaleb(-scale)):
         raise BadRow(ROW_BAD_NUMBER, f"{label} is {number}; the store keeps at most {scale} decimal places")

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from etims_pipeline.loading.rows import InvoiceRow, LineRow
+from etims_pipeline.etims.document import SaleLine
+from etims_pipeline.loading.rows import InvoiceRow
 from etims_pipeline.nairobi_time import nairobi_date
 from etims_pipeline.store.models import Base, Invoice, InvoiceLine, InvoiceStatus, VendorOrg
 
@@ -29,7 +30,7 @@ _HEADER_COLUMNS = (
     Invoice.remark,
     Invoice.declared_total,
 )
-_LINE_FIELDS = tuple(LineRow.__dataclass_fields__)
+_LINE_FIELDS = tuple(SaleLine.__dataclass_fields__)
 _INVOICES = Base.metadata.tables[Invoice.__tablename__]
 _INVOICE_LINES = Base.metadata.tables[InvoiceLine.__tablename__]
 
@@ -48,9 +49,7 @@ def _key_filter(keys: Collection[InvoiceKey]) -> ColumnElement[bool]:
 
 
 def _invoice_ids(session: Session, keys: Collection[InvoiceKey]) -> dict[InvoiceKey, int]:
-    rows = session.execute(
-        select(Invoice.org_id, Invoice.trader_invoice_no, Invoice.id).where(_key_filter(keys))
-    )
+    rows = session.execute(select(Invoice.org_id, Invoice.trader_invoice_no, Invoice.id).where(_key_filter(keys)))
     return {(org_id, number): invoice_id for org_id, number, invoice_id in rows}
 
 
@@ -63,7 +62,7 @@ def stored_invoices(session: Session, keys: Collection[InvoiceKey]) -> dict[Invo
     headers = session.execute(select(*_HEADER_COLUMNS).where(_key_filter(keys))).all()
     if not headers:
         return {}
-    lines: dict[int, list[LineRow]] = defaultdict(list)
+    lines: dict[int, list[SaleLine]] = defaultdict(list)
     line_columns = [getattr(InvoiceLine, name) for name in _LINE_FIELDS]
     line_query = (
         select(InvoiceLine.invoice_id, *line_columns)
@@ -71,7 +70,7 @@ def stored_invoices(session: Session, keys: Collection[InvoiceKey]) -> dict[Invo
         .order_by(InvoiceLine.invoice_id, InvoiceLine.seq)
     )
     for invoice_id, *values in session.execute(line_query):
-        lines[invoice_id].append(LineRow(*values))
+        lines[invoice_id].append(SaleLine(*values))
     return {
         (header.org_id, header.trader_invoice_no): InvoiceRow(
             org_id=header.org_id,

@@ -33,9 +33,7 @@ ROW_CONFLICT = "ROW_CONFLICT"
 
 
 def _differences(loaded: InvoiceRow, incoming: InvoiceRow) -> str:
-    names = [
-        item.name for item in fields(InvoiceRow) if getattr(loaded, item.name) != getattr(incoming, item.name)
-    ]
+    names = [item.name for item in fields(InvoiceRow) if getattr(loaded, item.name) != getattr(incoming, item.name)]
     return ", ".join(names)
 
 
@@ -126,4 +124,4 @@ def load_invoices_file(engine: Engine, path: Path) -> LoadReport:
     state = _FileState()
     for batch in read_batches(path):
         _load_batch(engine, batch, state, report)
-    return report
+    return report.finish()

@@ -61,9 +61,7 @@ def _load_batch(
         for line, row in parsed:
             earlier = seen.get(row.id)
             if earlier is not None and earlier[1] != row:
-                message = (
-                    f"org {row.id} is on line {earlier[0]} with different content; give each org one row"
-                )
+                message = f"org {row.id} is on line {earlier[0]} with different content; give each org one row"
                 report.reject(line, ROW_DUPLICATE, message)
                 continue
             seen.setdefault(row.id, (line, row))
@@ -87,4 +85,4 @@ def load_orgs_file(engine: Engine, path: Path) -> LoadReport:
     seen: dict[int, tuple[int, OrgRow]] = {}
     for batch in read_batches(path):
         _load_batch(engine, batch, seen, report)
-    return report
+    return report.finish()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class RowError:
     line: int
     code: str
@@ -35,6 +35,11 @@ class LoadReport:
 
     def reject(self, line: int, code: str, message: str) -> None:
         self.errors.append(RowError(line, code, message))
+
+    def finish(self) -> LoadReport:
+        """Put the errors in file order (a batch reports parse errors before store checks)."""
+        self.errors.sort()
+        return self
 
     def summary(self) -> str:
         loaded = f"loaded {self.loaded}" + (f" ({self.updated} updated)" if self.updated else "")

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from etims_pipeline.etims.codes import RECEIPT_CREDIT_NOTE
+from etims_pipeline.etims.document import SaleLine
 from etims_pipeline.loading.fields import ROW_BAD_VALUE, ROW_MISSING_FIELD, BadRow, Fields
 from etims_pipeline.store.models import Invoice, InvoiceLine, TaxStatus, VendorOrg
 
@@ -34,20 +35,6 @@ class OrgRow:
 
 
 @dataclass(frozen=True)
-class LineRow:
-    item_code: str
-    item_class_code: str
-    item_name: str
-    quantity: Decimal
-    unit_price: Decimal
-    discount_rate: Decimal
-    tax_band: str
-    packaging_unit: str
-    quantity_unit: str
-    barcode: str | None
-
-
-@dataclass(frozen=True)
 class InvoiceRow:
     org_id: int
     trader_invoice_no: str
@@ -60,7 +47,7 @@ class InvoiceRow:
     refund_reason: str | None
     remark: str | None
     declared_total: Decimal | None
-    lines: tuple[LineRow, ...]
+    lines: tuple[SaleLine, ...]
 
     @property
     def key(self) -> tuple[int, str]:
@@ -78,9 +65,7 @@ def parse_org(row: Mapping[str, object]) -> OrgRow:
     fields = Fields(row)
     bhf_id = fields.optional_text("bhf_id", VendorOrg.bhf_id, default=DEFAULT_BHF_ID)
     if bhf_id is None or len(bhf_id) != 2:
-        raise BadRow(
-            ROW_BAD_VALUE, f'"bhf_id" is {bhf_id!r}; a branch id is 2 characters, "00" for the head office'
-        )
+        raise BadRow(ROW_BAD_VALUE, f'"bhf_id" is {bhf_id!r}; a branch id is 2 characters, "00" for the head office')
     return OrgRow(
         id=fields.integer("id"),
         name=fields.text("name", VendorOrg.name),
@@ -92,8 +77,8 @@ def parse_org(row: Mapping[str, object]) -> OrgRow:
     )
 
 
-def _parse_line(fields: Fields) -> LineRow:
-    return LineRow(
+def _parse_line(fields: Fields) -> SaleLine:
+    return SaleLine(
         item_code=fields.text("item_code", InvoiceLine.item_code),
         item_class_code=fields.text("item_class_code", InvoiceLine.item_class_code),
         item_name=fields.text("item_name", InvoiceLine.item_name),
@@ -112,9 +97,7 @@ def parse_invoice(row: Mapping[str, object]) -> InvoiceRow:
     org_id = fields.integer("org_id")
     trader_invoice_no = fields.text("trader_invoice_no", Invoice.trader_invoice_no)
     if not trader_invoice_no.strip():
-        raise BadRow(
-            ROW_MISSING_FIELD, '"trader_invoice_no" is blank; it identifies the invoice within its org'
-        )
+        raise BadRow(ROW_MISSING_FIELD, '"trader_invoice_no" is blank; it identifies the invoice within its org')
     receipt_type = fields.text("receipt_type", Invoice.receipt_type)
     original = fields.optional_text("original_trader_invoice_no", Invoice.original_trader_invoice_no)
     if receipt_type == RECEIPT_CREDIT_NOTE and not original:

@@ -1,6 +1,5 @@
 """The eTIMS OSCU API as a Dagster resource: one pooled HTTP client per run, retry settings."""
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,7 +12,7 @@ from etims_pipeline.submission.engine import EngineSettings
 from etims_pipeline.submission.retry import RetryPolicy
 
 
-class EtimsApiResource(ConfigurableResource):  # type: ignore[misc]
+class EtimsApiResource(ConfigurableResource):  # type: ignore[type-arg]
     """Where eTIMS is and how hard to push it."""
 
     base_url: str = Field(description="OSCU base URL, e.g. https://etims-api-sbx.kra.go.ke/etims-api/")

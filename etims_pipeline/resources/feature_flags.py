@@ -1,6 +1,5 @@
 """The runbook's feature flags as a Dagster resource, read from the environment when a run starts."""
 
-
 import os
 
 from dagster import ConfigurableResource
@@ -9,7 +8,7 @@ from pydantic import Field
 from etims_pipeline.settings import FeatureFlags
 
 
-class FeatureFlagsResource(ConfigurableResource):  # type: ignore[misc]
+class FeatureFlagsResource(ConfigurableResource):  # type: ignore[type-arg]
     """Unset fields fall back to DEBUG / ETIMS_ENABLED / KPIS_ENABLED in the run's environment."""
 
     debug: str | None = Field(default=None)

@@ -3,7 +3,6 @@
 One engine per process and URL, migrated to the newest schema the first time it is used.
 """
 
-
 import threading
 
 from dagster import ConfigurableResource
@@ -27,7 +26,7 @@ def shared_engine(url: str) -> Engine:
         return engine
 
 
-class OperationalDatabaseResource(ConfigurableResource):  # type: ignore[misc]
+class OperationalDatabaseResource(ConfigurableResource):  # type: ignore[type-arg]
     url: str = Field(description="SQLAlchemy URL; from ETIMS_DATABASE_URL (may hold a password: never logged)")
 
     def engine(self) -> Engine:

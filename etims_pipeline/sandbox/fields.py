@@ -124,9 +124,7 @@ def date8(obj: Mapping[str, Any], name: str) -> None:
 def code(obj: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str:
     value = present(obj, name)
     if value not in allowed:
-        raise reject(
-            f"{name} has code value {value!r}; expected one of {', '.join(allowed)}", CODE_VALUE_ERROR
-        )
+        raise reject(f"{name} has code value {value!r}; expected one of {', '.join(allowed)}", CODE_VALUE_ERROR)
     return str(value)
 
 

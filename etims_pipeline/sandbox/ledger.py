@@ -39,9 +39,7 @@ class AcceptedSale:
 
 def _sign(sale: SaleRequest, device: Device, total_receipt_no: int) -> tuple[str, str]:
     """Stand-ins for the control unit's internal data (26 chars) and receipt signature (16 chars)."""
-    seed = (
-        f"{device.serial}|{sale.tin}|{sale.bhf_id}|{sale.invoice_no}|{total_receipt_no}|{sale.total_amount}"
-    )
+    seed = f"{device.serial}|{sale.tin}|{sale.bhf_id}|{sale.invoice_no}|{total_receipt_no}|{sale.total_amount}"
     digest = hashlib.sha256(seed.encode()).digest()
     internal_data = base64.b32encode(digest).decode()[:INTERNAL_DATA_LENGTH]
     signature = base64.b32encode(digest[::-1]).decode()[:SIGNATURE_LENGTH]

@@ -160,12 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_answer(Answer(rejected.result_code, rejected.message))
             return
         tin, bhf_id, invoice_no = body.get("tin"), body.get("bhfId"), body.get("invcNo")
-        if (
-            endpoint == SAVE_ENDPOINT
-            and isinstance(tin, str)
-            and isinstance(bhf_id, str)
-            and type(invoice_no) is int
-        ):
+        if endpoint == SAVE_ENDPOINT and isinstance(tin, str) and isinstance(bhf_id, str) and type(invoice_no) is int:
             sandbox.ledger.count_save_call(tin, bhf_id, invoice_no)  # counted before any fault or check
         fault = sandbox.faults.take(endpoint, headers.get("tin", body.get("tin")))
         if fault is None:

@@ -72,9 +72,7 @@ def _line_totals(
 
     seq = integer(named, field("itemSeq"), minimum=1)
     if seq != index + 1:
-        raise reject(
-            f"{field('itemSeq')} is {seq}; items must be numbered 1..n in order, expected {index + 1}"
-        )
+        raise reject(f"{field('itemSeq')} is {seq}; items must be numbered 1..n in order, expected {index + 1}")
     for key in ("itemCd", "itemClsCd", "itemNm", "pkgUnitCd", "qtyUnitCd"):
         required_text(named, field(key))
     optional_text(named, field("bcd"), max_len=20)

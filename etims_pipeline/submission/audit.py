@@ -30,8 +30,12 @@ class GuardViolation:
 def guard_violations(engine: Engine, first_day: date, last_day: date) -> list[GuardViolation]:
     """Calls that reached eTIMS for an invoice of these days while its org failed the guard."""
     query = (
-        select(SubmissionAttempt.id, SubmissionAttempt.org_id, SubmissionAttempt.invoice_id,
-               SubmissionAttempt.org_tax_status)
+        select(
+            SubmissionAttempt.id,
+            SubmissionAttempt.org_id,
+            SubmissionAttempt.invoice_id,
+            SubmissionAttempt.org_tax_status,
+        )
         .join(Invoice, Invoice.id == SubmissionAttempt.invoice_id)
         .where(
             Invoice.issue_date.between(first_day, last_day),

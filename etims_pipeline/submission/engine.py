@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Engine
@@ -72,7 +72,7 @@ class SubmissionRequest:
 @dataclass(frozen=True)
 class EngineSettings:
     max_in_flight: int = 8
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     tax_rate_max_age: timedelta = timedelta(hours=24)
 
 
@@ -147,18 +147,25 @@ class SubmissionEngine:
         return result
 
     def _block_org(
-        self, org_id: int, request: SubmissionRequest, decision: GuardDecision, snapshot: OrgSnapshot | None = None
+        self,
+        org_id: int,
+        request: SubmissionRequest,
+        decision: GuardDecision,
+        snapshot: OrgSnapshot | None = None,
     ) -> OrgResult:
         org = snapshot or OrgSnapshot(org_id=org_id, kra_pin=None, tax_status="UNKNOWN")
         items = outbox.open_work(self._engine, org_id, request.first_day, request.last_day)
         hold = decision.code == "ORG_NOT_VERIFIED"
         attempt = Attempt(
-            kind=AttemptKind.BLOCKED, outcome=AttemptOutcome.BLOCKED, reason=decision.reason,
-            result_code=decision.code, result_message=decision.message,
+            kind=AttemptKind.BLOCKED,
+            outcome=AttemptOutcome.BLOCKED,
+            reason=decision.reason,
+            result_code=decision.code,
+            result_message=decision.message,
         )
-        blocked = set(outbox.block_invoices(
-            self._engine, items, org, request.run_id, attempt, hold, decision.code, decision.message
-        ))
+        blocked = set(
+            outbox.block_invoices(self._engine, items, org=org, run_id=request.run_id, attempt=attempt, hold=hold)
+        )
         status = InvoiceStatus.HELD.value if hold else InvoiceStatus.PENDING.value
         result = OrgResult(org_id=org_id, blocked_code=decision.code, blocked_message=decision.message)
         for item in items:
@@ -166,9 +173,17 @@ class SubmissionEngine:
                 result.skipped_claimed += 1
                 continue
             log_submission(
-                org_id=org_id, invoice_id=item.invoice_id, invoice_no=item.invoice_no, kind=attempt.kind,
-                status=attempt.outcome, reason=decision.reason, result_code=decision.code, latency_seconds=None,
-                attempt=0, run_id=request.run_id, reached_etims=False,
+                org_id=org_id,
+                invoice_id=item.invoice_id,
+                invoice_no=item.invoice_no,
+                kind=attempt.kind,
+                status=attempt.outcome,
+                reason=decision.reason,
+                result_code=decision.code,
+                latency_seconds=None,
+                attempt=0,
+                run_id=request.run_id,
+                reached_etims=False,
             )
             result.invoices.append(
                 InvoiceResult(item.invoice_id, org_id, item.issue_date, status, decision.code, decision.reason)
@@ -197,18 +212,22 @@ class SubmissionEngine:
             return DeviceCredentials(pin, bhf_id, Secret(key))
         if response.result_code == DEVICE_INSTALLED:
             return self._device_problem(
-                org, "DEVICE_ALREADY_INSTALLED",
+                org,
+                "DEVICE_ALREADY_INSTALLED",
                 f"eTIMS says device {serial!r} is already installed but no cmcKey is stored for org {org.org_id}; "
                 "load the org with its cmc_key, or ask KRA to reset the device",
             )
         return self._device_problem(
-            org, f"DEVICE_INIT_{response.result_code}",
+            org,
+            f"DEVICE_INIT_{response.result_code}",
             f"device init refused: {response.result_code} {response.result_message} (check bhf_id and device_serial)",
         )
 
     @staticmethod
     def _device_problem(org: OrgSnapshot, code: str, message: str) -> GuardDecision:
-        return GuardDecision(passed=False, code=code, reason=REASON_DEVICE, message=f"{code}: org {org.org_id}: {message}")
+        return GuardDecision(
+            passed=False, code=code, reason=REASON_DEVICE, message=f"{code}: org {org.org_id}: {message}"
+        )
 
     # -- invoice level -----------------------------------------------------------------------------
 
@@ -250,7 +269,12 @@ class _InvoiceSubmission:
     """The state machine for one claimed invoice in one run."""
 
     def __init__(
-        self, engine: SubmissionEngine, item: WorkItem, org: OrgSnapshot, credentials: DeviceCredentials, run_id: str
+        self,
+        engine: SubmissionEngine,
+        item: WorkItem,
+        org: OrgSnapshot,
+        credentials: DeviceCredentials,
+        run_id: str,
     ) -> None:
         self.engine = engine
         self.item = item
@@ -275,15 +299,21 @@ class _InvoiceSubmission:
         problems = document_problems(doc, rates)
         if not problems and doc.is_credit_note:
             original = outbox.original_sale(
-                self.engine.store, self.item.org_id, self.item.original_trader_invoice_no or "", self.item.invoice_id
+                self.engine.store,
+                self.item.org_id,
+                self.item.original_trader_invoice_no or "",
+                self.item.invoice_id,
             )
             verdict = judge_credit_note(doc, original, rates)
             if verdict.waiting_for_original:
-                return self._settle(Settlement(
-                    InvoiceStatus.PENDING, "CREDIT_NOTE_AWAITING_ORIGINAL",
-                    "the credited invoice is not accepted by eTIMS yet; the credit note goes after it",
-                    needs_lookup=self.needs_lookup,
-                ))
+                return self._settle(
+                    Settlement(
+                        InvoiceStatus.PENDING,
+                        "CREDIT_NOTE_AWAITING_ORIGINAL",
+                        "the credited invoice is not accepted by eTIMS yet; the credit note goes after it",
+                        needs_lookup=self.needs_lookup,
+                    )
+                )
             if verdict.problem:
                 problems = [verdict.problem]
             else:
@@ -298,11 +328,19 @@ class _InvoiceSubmission:
     def _invalid(self, problems: list[Problem]) -> InvoiceResult:
         code = problems[0].code
         message = "; ".join(str(problem) for problem in problems)
-        self._record(Attempt(
-            kind=AttemptKind.VALIDATION, outcome=AttemptOutcome.INVALID, reason=REASON_INVALID,
-            result_code=code, result_message=message,
-        ))
-        return self._settle(Settlement(InvoiceStatus.INVALID, code, message, retryable=False, needs_lookup=self.needs_lookup), REASON_INVALID)
+        self._record(
+            Attempt(
+                kind=AttemptKind.VALIDATION,
+                outcome=AttemptOutcome.INVALID,
+                reason=REASON_INVALID,
+                result_code=code,
+                result_message=message,
+            )
+        )
+        return self._settle(
+            Settlement(InvoiceStatus.INVALID, code, message, retryable=False, needs_lookup=self.needs_lookup),
+            REASON_INVALID,
+        )
 
     def _send(self, doc: SaleDocument, rates: TaxRates) -> InvoiceResult:
         policy = self.engine.retry
@@ -319,19 +357,33 @@ class _InvoiceSubmission:
                     policy.wait(retries)
                     continue
                 if saw_duplicate:
-                    return self._settle(Settlement(
-                        InvoiceStatus.UNKNOWN, "ETIMS_DUPLICATE_UNRESOLVED",
-                        f"eTIMS answered 994 for invoice number {self.invoice_no} but has no such sale; "
-                        "not resent under a new number. Investigate with KRA before replaying",
-                        retryable=False, needs_lookup=True,
-                    ), "duplicate_data")
+                    return self._settle(
+                        Settlement(
+                            InvoiceStatus.UNKNOWN,
+                            "ETIMS_DUPLICATE_UNRESOLVED",
+                            f"eTIMS answered 994 for invoice number {self.invoice_no} but has no such sale; "
+                            "not resent under a new number. Investigate with KRA before replaying",
+                            retryable=False,
+                            needs_lookup=True,
+                        ),
+                        "duplicate_data",
+                    )
             self.invoice_no = outbox.write_ahead(
-                self.engine.store, self.item, self.run_id, self.credentials.tin, self.credentials.bhf_id, totals
+                self.engine.store,
+                self.item,
+                run_id=self.run_id,
+                pin=self.credentials.tin,
+                bhf_id=self.credentials.bhf_id,
+                totals=totals,
             )
             self.needs_lookup = True
             payload = build_sales_payload(
-                tin=self.credentials.tin, bhf_id=self.credentials.bhf_id, invoice_no=self.invoice_no,
-                doc=doc, rates=rates, confirmed_at=now_utc(),
+                tin=self.credentials.tin,
+                bhf_id=self.credentials.bhf_id,
+                invoice_no=self.invoice_no,
+                doc=doc,
+                rates=rates,
+                confirmed_at=now_utc(),
             )
             response = self._call_save(payload)
             if response is None:
@@ -342,22 +394,33 @@ class _InvoiceSubmission:
             if meaning.kind == ResultKind.ACCEPTED:
                 return self._accept(response.data, via_lookup=False)
             if meaning.kind == ResultKind.REJECTED:
-                return self._settle(Settlement(
-                    InvoiceStatus.REJECTED, f"ETIMS_{response.result_code}",
-                    f"eTIMS {response.result_code} ({meaning.reason}): {response.result_message}",
-                    retryable=meaning.retryable_after_fix, needs_lookup=False,
-                ), meaning.reason)
+                return self._settle(
+                    Settlement(
+                        InvoiceStatus.REJECTED,
+                        f"ETIMS_{response.result_code}",
+                        f"eTIMS {response.result_code} ({meaning.reason}): {response.result_message}",
+                        retryable=meaning.retryable_after_fix,
+                        needs_lookup=False,
+                    ),
+                    meaning.reason,
+                )
             if meaning.kind == ResultKind.DUPLICATE:
                 saw_duplicate = True  # look it up right away: most likely an earlier attempt went through
                 continue
             retries += 1
             policy.wait(retries)
-        return self._settle(Settlement(
-            InvoiceStatus.UNKNOWN if self.needs_lookup else InvoiceStatus.PENDING, "ETIMS_UNAVAILABLE",
-            f"no definite answer from eTIMS after {self.calls} calls; "
-            + ("it will be looked up before any resend" if self.needs_lookup else "it will be sent on the next run"),
-            needs_lookup=self.needs_lookup,
-        ), "etims_unavailable")
+        return self._settle(
+            Settlement(
+                InvoiceStatus.UNKNOWN if self.needs_lookup else InvoiceStatus.PENDING,
+                "ETIMS_UNAVAILABLE",
+                f"no definite answer from eTIMS after {self.calls} calls; "
+                + (
+                    "it will be looked up before any resend" if self.needs_lookup else "it will be sent on the next run"
+                ),
+                needs_lookup=self.needs_lookup,
+            ),
+            "etims_unavailable",
+        )
 
     def _call_save(self, payload: dict[str, object]) -> EtimsResponse | None:
         self.calls += 1
@@ -366,22 +429,36 @@ class _InvoiceSubmission:
             response = self.engine.client.save_sales(self.credentials, payload)
         except EtimsTransportError as exc:
             timeout = type(exc).__name__ == "EtimsTimeout"
-            self._record(Attempt(
-                kind=AttemptKind.SAVE, outcome=AttemptOutcome.TIMEOUT if timeout else AttemptOutcome.TRANSIENT,
-                reason="timeout" if timeout else "transport_error", result_message=str(exc),
-                latency_seconds=exc.latency_seconds, http_status=exc.http_status,
-                reached_etims=exc.possibly_sent, requested_at=started,
-            ))
+            self._record(
+                Attempt(
+                    kind=AttemptKind.SAVE,
+                    outcome=AttemptOutcome.TIMEOUT if timeout else AttemptOutcome.TRANSIENT,
+                    reason="timeout" if timeout else "transport_error",
+                    result_message=str(exc),
+                    latency_seconds=exc.latency_seconds,
+                    http_status=exc.http_status,
+                    reached_etims=exc.possibly_sent,
+                    requested_at=started,
+                )
+            )
             self.latencies.append(exc.latency_seconds)
             return None
         meaning = classify_result(response.result_code)
         receipt = parse_receipt(response.data).as_json() if meaning.kind == ResultKind.ACCEPTED else None
-        self._record(Attempt(
-            kind=AttemptKind.SAVE, outcome=_OUTCOME_BY_KIND[meaning.kind], reason=meaning.reason,
-            result_code=response.result_code, result_message=response.result_message,
-            latency_seconds=response.latency_seconds, http_status=response.http_status,
-            reached_etims=True, receipt=receipt, requested_at=started,
-        ))
+        self._record(
+            Attempt(
+                kind=AttemptKind.SAVE,
+                outcome=_OUTCOME_BY_KIND[meaning.kind],
+                reason=meaning.reason,
+                result_code=response.result_code,
+                result_message=response.result_message,
+                latency_seconds=response.latency_seconds,
+                http_status=response.http_status,
+                reached_etims=True,
+                receipt=receipt,
+                requested_at=started,
+            )
+        )
         self.latencies.append(response.latency_seconds)
         return response
 
@@ -393,42 +470,78 @@ class _InvoiceSubmission:
         try:
             response = self.engine.client.select_invoice(self.credentials, self.invoice_no)
         except EtimsTransportError as exc:
-            self._record(Attempt(
-                kind=AttemptKind.LOOKUP, outcome=AttemptOutcome.TRANSIENT, reason="transport_error",
-                result_message=str(exc), latency_seconds=exc.latency_seconds, http_status=exc.http_status,
-                reached_etims=exc.possibly_sent, requested_at=started,
-            ))
+            self._record(
+                Attempt(
+                    kind=AttemptKind.LOOKUP,
+                    outcome=AttemptOutcome.TRANSIENT,
+                    reason="transport_error",
+                    result_message=str(exc),
+                    latency_seconds=exc.latency_seconds,
+                    http_status=exc.http_status,
+                    reached_etims=exc.possibly_sent,
+                    requested_at=started,
+                )
+            )
             return None
         meaning = classify_result(response.result_code)
         if meaning.kind == ResultKind.ACCEPTED and not self._is_ours(response):
-            self._record(Attempt(
-                kind=AttemptKind.LOOKUP, outcome=AttemptOutcome.TRANSIENT, reason="number_conflict",
-                result_code=response.result_code, result_message="eTIMS holds another sale under this number",
-                latency_seconds=response.latency_seconds, http_status=response.http_status,
-                reached_etims=True, requested_at=started,
-            ))
-            raise _Conflict(self._settle(Settlement(
-                InvoiceStatus.UNKNOWN, "ETIMS_NUMBER_CONFLICT",
-                f"eTIMS holds a different sale under invoice number {self.invoice_no}; not resent. "
-                "Reconcile the numbering with KRA before replaying",
-                retryable=False, needs_lookup=True,
-            ), "number_conflict"))
+            self._record(
+                Attempt(
+                    kind=AttemptKind.LOOKUP,
+                    outcome=AttemptOutcome.TRANSIENT,
+                    reason="number_conflict",
+                    result_code=response.result_code,
+                    result_message="eTIMS holds another sale under this number",
+                    latency_seconds=response.latency_seconds,
+                    http_status=response.http_status,
+                    reached_etims=True,
+                    requested_at=started,
+                )
+            )
+            raise _Conflict(
+                self._settle(
+                    Settlement(
+                        InvoiceStatus.UNKNOWN,
+                        "ETIMS_NUMBER_CONFLICT",
+                        f"eTIMS holds a different sale under invoice number {self.invoice_no}; not resent. "
+                        "Reconcile the numbering with KRA before replaying",
+                        retryable=False,
+                        needs_lookup=True,
+                    ),
+                    "number_conflict",
+                )
+            )
         if meaning.kind == ResultKind.ACCEPTED:
             receipt = parse_receipt(response.data)
-            self._record(Attempt(
-                kind=AttemptKind.LOOKUP, outcome=AttemptOutcome.FOUND, reason="found",
-                result_code=response.result_code, result_message=response.result_message,
-                latency_seconds=response.latency_seconds, http_status=response.http_status,
-                reached_etims=True, receipt=receipt.as_json(), requested_at=started,
-            ))
+            self._record(
+                Attempt(
+                    kind=AttemptKind.LOOKUP,
+                    outcome=AttemptOutcome.FOUND,
+                    reason="found",
+                    result_code=response.result_code,
+                    result_message=response.result_message,
+                    latency_seconds=response.latency_seconds,
+                    http_status=response.http_status,
+                    reached_etims=True,
+                    receipt=receipt.as_json(),
+                    requested_at=started,
+                )
+            )
             return self._accept(response.data, via_lookup=True)
         not_found = meaning.kind == ResultKind.NOT_FOUND
-        self._record(Attempt(
-            kind=AttemptKind.LOOKUP, outcome=AttemptOutcome.NOT_FOUND if not_found else AttemptOutcome.TRANSIENT,
-            reason=meaning.reason, result_code=response.result_code, result_message=response.result_message,
-            latency_seconds=response.latency_seconds, http_status=response.http_status,
-            reached_etims=True, requested_at=started,
-        ))
+        self._record(
+            Attempt(
+                kind=AttemptKind.LOOKUP,
+                outcome=AttemptOutcome.NOT_FOUND if not_found else AttemptOutcome.TRANSIENT,
+                reason=meaning.reason,
+                result_code=response.result_code,
+                result_message=response.result_message,
+                latency_seconds=response.latency_seconds,
+                http_status=response.http_status,
+                reached_etims=True,
+                requested_at=started,
+            )
+        )
         if not_found:
             self.needs_lookup = False
         return None
@@ -440,27 +553,56 @@ class _InvoiceSubmission:
         return not theirs or theirs == self.item.document.trader_invoice_no
 
     def _accept(self, data: dict[str, object] | None, via_lookup: bool) -> InvoiceResult:
-        receipt = parse_receipt(data)  # type: ignore[arg-type]
-        return self._settle(Settlement(
-            InvoiceStatus.ACCEPTED, "ACCEPTED_BY_LOOKUP" if via_lookup else None, None, retryable=False,
-            needs_lookup=False, accepted_at=now_utc(), receipt_no=receipt.receipt_no,
-            total_receipt_no=receipt.total_receipt_no, internal_data=receipt.internal_data,
-            signature=receipt.signature, sdc_datetime=receipt_time(receipt),
-        ), "accepted")
+        receipt = parse_receipt(data)
+        return self._settle(
+            Settlement(
+                InvoiceStatus.ACCEPTED,
+                "ACCEPTED_BY_LOOKUP" if via_lookup else None,
+                None,
+                retryable=False,
+                needs_lookup=False,
+                accepted_at=now_utc(),
+                receipt_no=receipt.receipt_no,
+                total_receipt_no=receipt.total_receipt_no,
+                internal_data=receipt.internal_data,
+                signature=receipt.signature,
+                sdc_datetime=receipt_time(receipt),
+            ),
+            "accepted",
+        )
 
     def _record(self, attempt: Attempt) -> None:
-        outbox.record_attempt(self.engine.store, self.item.invoice_id, self.org, self.run_id, self.invoice_no, attempt)
+        outbox.record_attempt(
+            self.engine.store,
+            self.item.invoice_id,
+            self.invoice_no,
+            org=self.org,
+            run_id=self.run_id,
+            attempt=attempt,
+        )
         log_submission(
-            org_id=self.org.org_id, invoice_id=self.item.invoice_id, invoice_no=self.invoice_no, kind=attempt.kind,
-            status=attempt.outcome, reason=attempt.reason, result_code=attempt.result_code,
-            latency_seconds=attempt.latency_seconds, attempt=self.calls, run_id=self.run_id,
+            org_id=self.org.org_id,
+            invoice_id=self.item.invoice_id,
+            invoice_no=self.invoice_no,
+            kind=attempt.kind,
+            status=attempt.outcome,
+            reason=attempt.reason,
+            result_code=attempt.result_code,
+            latency_seconds=attempt.latency_seconds,
+            attempt=self.calls,
+            run_id=self.run_id,
             reached_etims=attempt.reached_etims,
         )
 
     def _settle(self, settlement: Settlement, reason: str | None = None) -> InvoiceResult:
         outbox.settle(self.engine.store, self.item.invoice_id, self.run_id, settlement)
         return InvoiceResult(
-            invoice_id=self.item.invoice_id, org_id=self.item.org_id, issue_date=self.item.issue_date,
-            status=settlement.status.value, code=settlement.code, reason=reason,
-            save_latencies=tuple(self.latencies), calls=self.calls,
+            invoice_id=self.item.invoice_id,
+            org_id=self.item.org_id,
+            issue_date=self.item.issue_date,
+            status=settlement.status.value,
+            code=settlement.code,
+            reason=reason,
+            save_latencies=tuple(self.latencies),
+            calls=self.calls,
         )

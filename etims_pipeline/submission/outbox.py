@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -63,6 +63,12 @@ class Attempt:
     reached_etims: bool = False
     receipt: dict[str, object] | None = None
     requested_at: datetime | None = None
+
+
+def _rowcount(session: Session, statement: Any) -> int:
+    """Rows an UPDATE matched: the compare-and-set succeeded when this is 1."""
+    result = session.execute(statement)
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _open_for_work(now: datetime) -> Any:
@@ -127,7 +133,11 @@ def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> l
     query = (
         select(Invoice)
         .options(selectinload(Invoice.lines))
-        .where(Invoice.org_id == org_id, Invoice.issue_date.between(first_day, last_day), _open_for_work(now_utc()))
+        .where(
+            Invoice.org_id == org_id,
+            Invoice.issue_date.between(first_day, last_day),
+            _open_for_work(now_utc()),
+        )
         .order_by(Invoice.issued_at, Invoice.id)
     )
     with session_scope(engine) as session:
@@ -150,8 +160,10 @@ def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> l
 def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
     """Take the invoice for this run if nobody changed it since it was read (compare-and-set)."""
     now = now_utc()
-    seen = Invoice.claim_expires_at.is_(None) if item.claim_expires_at is None else (
-        Invoice.claim_expires_at == item.claim_expires_at
+    seen = (
+        Invoice.claim_expires_at.is_(None)
+        if item.claim_expires_at is None
+        else (Invoice.claim_expires_at == item.claim_expires_at)
     )
     statement = (
         update(Invoice)
@@ -164,7 +176,7 @@ def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
         )
     )
     with session_scope(engine) as session:
-        return session.execute(statement).rowcount == 1
+        return _rowcount(session, statement) == 1
 
 
 def _insert_ignore(session: Session, pin: str, bhf_id: str) -> None:
@@ -192,9 +204,7 @@ class ClaimLostError(RuntimeError):
     """The invoice's claim expired and another run took it; this run must leave it alone."""
 
 
-def write_ahead(
-    engine: Engine, item: WorkItem, run_id: str, pin: str, bhf_id: str, totals: InvoiceTotals
-) -> int:
+def write_ahead(engine: Engine, item: WorkItem, *, run_id: str, pin: str, bhf_id: str, totals: InvoiceTotals) -> int:
     """Reserve the number if needed and mark the invoice as possibly sent; committed before the call."""
     now = now_utc()
     with session_scope(engine) as session:
@@ -212,9 +222,11 @@ def write_ahead(
         return invoice.invoice_no
 
 
-def _attempt_row(item_invoice_id: int, org: OrgSnapshot, run_id: str, invoice_no: int | None, attempt: Attempt) -> dict[str, Any]:
+def _attempt_row(
+    invoice_id: int, invoice_no: int | None, *, org: OrgSnapshot, run_id: str, attempt: Attempt
+) -> dict[str, Any]:
     return {
-        "invoice_id": item_invoice_id,
+        "invoice_id": invoice_id,
         "org_id": org.org_id,
         "run_id": run_id,
         "kind": attempt.kind,
@@ -233,10 +245,18 @@ def _attempt_row(item_invoice_id: int, org: OrgSnapshot, run_id: str, invoice_no
     }
 
 
-def record_attempt(engine: Engine, invoice_id: int, org: OrgSnapshot, run_id: str, invoice_no: int | None,
-                   attempt: Attempt) -> None:
+def record_attempt(
+    engine: Engine,
+    invoice_id: int,
+    invoice_no: int | None,
+    *,
+    org: OrgSnapshot,
+    run_id: str,
+    attempt: Attempt,
+) -> None:
+    row = _attempt_row(invoice_id, invoice_no, org=org, run_id=run_id, attempt=attempt)
     with session_scope(engine) as session:
-        session.execute(insert(SubmissionAttempt), [_attempt_row(invoice_id, org, run_id, invoice_no, attempt)])
+        session.execute(insert(SubmissionAttempt), [row])
 
 
 @dataclass(frozen=True)
@@ -279,13 +299,18 @@ def settle(engine: Engine, invoice_id: int, run_id: str, settlement: Settlement)
         )
     statement = update(Invoice).where(Invoice.id == invoice_id, Invoice.claimed_by == run_id).values(values)
     with session_scope(engine) as session:
-        if session.execute(statement).rowcount != 1:
+        if _rowcount(session, statement) != 1:
             raise ClaimLostError(f"invoice {invoice_id} is no longer claimed by run {run_id}")
 
 
 def block_invoices(
-    engine: Engine, items: Sequence[WorkItem], org: OrgSnapshot, run_id: str, attempt: Attempt,
-    hold: bool, code: str | None, message: str | None,
+    engine: Engine,
+    items: Sequence[WorkItem],
+    *,
+    org: OrgSnapshot,
+    run_id: str,
+    attempt: Attempt,
+    hold: bool,
 ) -> list[int]:
     """Record a pre-submit block for each invoice that is still open; HELD when the guard holds it.
 
@@ -295,7 +320,11 @@ def block_invoices(
     blocked: list[int] = []
     with session_scope(engine) as session:
         for item in items:
-            values: dict[str, Any] = {"status_code": code, "status_message": message, "updated_at": now}
+            values: dict[str, Any] = {
+                "status_code": attempt.result_code,
+                "status_message": attempt.result_message,
+                "updated_at": now,
+            }
             if hold:
                 values["status"] = InvoiceStatus.HELD.value
                 values["retryable"] = True
@@ -304,13 +333,13 @@ def block_invoices(
                 .where(Invoice.id == item.invoice_id, Invoice.status == item.status, _open_for_work(now))
                 .values(values)
             )
-            if session.execute(statement).rowcount == 1:
+            if _rowcount(session, statement) == 1:
                 blocked.append(item.invoice_id)
         if blocked:
             by_id = {item.invoice_id: item for item in items}
             session.execute(
                 insert(SubmissionAttempt),
-                [_attempt_row(i, org, run_id, by_id[i].invoice_no, attempt) for i in blocked],
+                [_attempt_row(i, by_id[i].invoice_no, org=org, run_id=run_id, attempt=attempt) for i in blocked],
             )
     return blocked
 
@@ -341,7 +370,9 @@ class OriginalSale:
 _CREDITING_STATUSES = (InvoiceStatus.ACCEPTED.value, InvoiceStatus.UNKNOWN.value, InvoiceStatus.SENDING.value)
 
 
-def original_sale(engine: Engine, org_id: int, trader_invoice_no: str, excluding_invoice_id: int) -> OriginalSale | None:
+def original_sale(
+    engine: Engine, org_id: int, trader_invoice_no: str, excluding_invoice_id: int
+) -> OriginalSale | None:
     with session_scope(engine) as session:
         original = session.scalars(
             select(Invoice)

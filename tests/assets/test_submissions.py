@@ -60,7 +60,10 @@ def test_materializing_a_day_tells_the_story_in_metadata_and_checks(
 
 
 def test_a_guard_violation_fails_the_blocking_check_and_the_run(
-    day_of_work: None, sandbox: SandboxServer, sqlite_url: str, sqlite_engine: Engine,
+    day_of_work: None,
+    sandbox: SandboxServer,
+    sqlite_url: str,
+    sqlite_engine: Engine,
     materialize_day: MaterializeFn,
 ) -> None:
     assert materialize_day(sandbox.base_url, sqlite_url).success
@@ -83,7 +86,10 @@ def test_run_config_restricts_the_run_to_the_given_orgs(
 
 
 def test_flag_off_fails_with_the_runbook_message_and_sends_nothing(
-    day_of_work: None, sandbox: SandboxServer, sqlite_url: str, sqlite_engine: Engine,
+    day_of_work: None,
+    sandbox: SandboxServer,
+    sqlite_url: str,
+    sqlite_engine: Engine,
     materialize_day: MaterializeFn,
 ) -> None:
     result = materialize_day(sandbox.base_url, sqlite_url, etims_enabled="false")
@@ -102,7 +108,10 @@ def test_a_range_run_covers_every_day_in_one_run(
     make_org(sqlite_engine, 1)
     for day in range(17, 24):
         make_invoice(sqlite_engine, 1, datetime(2026, 11, day, 9))
-    tags = {"dagster/asset_partition_range_start": "2026-11-17", "dagster/asset_partition_range_end": "2026-11-23"}
+    tags = {
+        "dagster/asset_partition_range_start": "2026-11-17",
+        "dagster/asset_partition_range_end": "2026-11-23",
+    }
 
     result = materialize_day(sandbox.base_url, sqlite_url, tags=tags)
 
@@ -113,8 +122,13 @@ def test_a_range_run_covers_every_day_in_one_run(
 
 
 def test_the_cmc_key_never_reaches_logs_or_the_event_log(
-    day_of_work: None, sandbox: SandboxServer, sqlite_url: str, sqlite_engine: Engine,
-    materialize_day: MaterializeFn, dagster_instance: DagsterInstance, caplog: pytest.LogCaptureFixture,
+    day_of_work: None,
+    sandbox: SandboxServer,
+    sqlite_url: str,
+    sqlite_engine: Engine,
+    materialize_day: MaterializeFn,
+    dagster_instance: DagsterInstance,
+    caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)

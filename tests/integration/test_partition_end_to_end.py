@@ -23,7 +23,7 @@ DAY = date(2026, 11, 23)
 
 
 def _ledger(base_url: str) -> dict[str, object]:
-    document: dict[str, object] = httpx.get(base_url.split("/etims-api/")[0] + "/_sandbox/ledger").json()
+    document: dict[str, object] = httpx.get(base_url.split("/etims-api/", maxsplit=1)[0] + "/_sandbox/ledger").json()
     return document
 
 
@@ -48,9 +48,7 @@ def test_a_demo_day_goes_through_end_to_end(
             for inv in session.scalars(select(Invoice).where(Invoice.status == "accepted"))
         }
         other_days = session.scalar(select(func.count()).where(Invoice.issue_date != DAY, Invoice.status != "pending"))
-        accepting = session.scalar(
-            select(func.count()).where(SubmissionAttempt.outcome.in_(["accepted", "found"]))
-        )
+        accepting = session.scalar(select(func.count()).where(SubmissionAttempt.outcome.in_(["accepted", "found"])))
     assert statuses.get("accepted", 0) > 0
     assert statuses.get("held", 0) > 0  # the demo has orgs that are not VERIFIED or have bad PINs
     assert statuses.get("invalid", 0) > 0  # and malformed invoices

@@ -34,9 +34,7 @@ def save(outcome: AttemptOutcome, latency: float | None = None) -> SubmissionAtt
 
 
 def lookup(outcome: AttemptOutcome, latency: float) -> SubmissionAttempt:
-    return SubmissionAttempt(
-        kind=AttemptKind.LOOKUP, outcome=outcome, latency_seconds=latency, reached_etims=True
-    )
+    return SubmissionAttempt(kind=AttemptKind.LOOKUP, outcome=outcome, latency_seconds=latency, reached_etims=True)
 
 
 def blocked(reason: str) -> SubmissionAttempt:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_support import BHF, ISSUED_AT, TIN, MakeSale, Oscu, init_device, sample_document
+from tests.sandbox.sandbox_support import BHF, ISSUED_AT, TIN, MakeSale, Oscu, init_device, sample_document
 
 from etims_pipeline.etims.payload import build_sales_payload
 from etims_pipeline.etims.tax import TaxRates

@@ -61,9 +61,7 @@ class Oscu:
         return ledger
 
 
-def init_device(
-    http: httpx.Client, tin: str = TIN, bhf_id: str = BHF, serial: str = SERIAL
-) -> dict[str, Any]:
+def init_device(http: httpx.Client, tin: str = TIN, bhf_id: str = BHF, serial: str = SERIAL) -> dict[str, Any]:
     body = {"tin": tin, "bhfId": bhf_id, "dvcSrlNo": serial}
     answer: dict[str, Any] = http.post("/etims-api/selectInitOsdcInfo", json=body).json()
     return answer

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sandbox_support import BHF, SERIAL, TIN
+from tests.sandbox.sandbox_support import BHF, SERIAL, TIN
 
 from etims_pipeline.cli import sandbox as sandbox_cli
 from etims_pipeline.sandbox.config import Device
@@ -30,9 +30,7 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 
 def test_cli_options() -> None:
-    args = _parse(
-        "--port", "0", "--tax-rate", "E=10", "--tax-rate", "B=16", "--device", f"{TIN}:{BHF}:{SERIAL}"
-    )
+    args = _parse("--port", "0", "--tax-rate", "E=10", "--tax-rate", "B=16", "--device", f"{TIN}:{BHF}:{SERIAL}")
     assert args.handler is sandbox_cli.run
     assert args.port == 0
     assert dict(args.tax_rate) == {"E": Decimal(10), "B": Decimal(16)}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sandbox_support import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
+from tests.sandbox.sandbox_support import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
 
 from etims_pipeline.sandbox import SandboxConfig
 from etims_pipeline.sandbox.config import DEFAULT_TAX_RATES, Device
@@ -37,9 +37,7 @@ def test_unapproved_serial_is_not_a_valid_device(http: httpx.Client) -> None:
     ("tin", "bhf_id", "serial", "field"),
     [("P05136594", BHF, SERIAL, "tin"), (TIN, "000", SERIAL, "bhfId"), (TIN, BHF, "x" * 101, "dvcSrlNo")],
 )
-def test_init_rejects_malformed_identity(
-    http: httpx.Client, tin: str, bhf_id: str, serial: str, field: str
-) -> None:
+def test_init_rejects_malformed_identity(http: httpx.Client, tin: str, bhf_id: str, serial: str, field: str) -> None:
     answer = init_device(http, tin=tin, bhf_id=bhf_id, serial=serial)
     assert answer["resultCd"] == "910"
     assert field in answer["resultMsg"]

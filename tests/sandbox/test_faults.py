@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_support import OTHER_TIN, TIN, MakeSale, Oscu
+from tests.sandbox.sandbox_support import OTHER_TIN, TIN, MakeSale, Oscu
 
 from etims_pipeline.sandbox import SandboxConfig, SandboxServer
 from etims_pipeline.sandbox.faults import FaultInjector, FaultKind
@@ -19,9 +19,7 @@ def _rule(fault: str, **extra: Any) -> dict[str, Any]:
     return {"endpoint": SAVE, "fault": fault, **extra}
 
 
-def test_hang_after_commit_times_out_the_client_but_the_sale_is_recorded(
-    oscu: Oscu, make_sale: MakeSale
-) -> None:
+def test_hang_after_commit_times_out_the_client_but_the_sale_is_recorded(oscu: Oscu, make_sale: MakeSale) -> None:
     oscu.set_faults([_rule("hang_after_commit", hang_seconds=30)])
     with pytest.raises(httpx.ReadTimeout):
         oscu.save(make_sale(11), timeout=0.5)
@@ -46,8 +44,7 @@ def test_hang_before_commit_answers_500_and_records_nothing(oscu: Oscu, make_sal
 def test_http_500_is_used_up_after_times_calls(oscu: Oscu, make_sale: MakeSale) -> None:
     oscu.set_faults([_rule("http_500", times=2)])
     statuses = [
-        oscu.http.post(f"/etims-api/{SAVE}", json=make_sale(13), headers=oscu.headers).status_code
-        for _ in range(3)
+        oscu.http.post(f"/etims-api/{SAVE}", json=make_sale(13), headers=oscu.headers).status_code for _ in range(3)
     ]
     assert statuses == [500, 500, 200]
     assert oscu.ledger()["count"] == 1

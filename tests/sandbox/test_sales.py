@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_support import BHF, OTHER_TIN, MakeSale, Oscu
+from tests.sandbox.sandbox_support import BHF, OTHER_TIN, MakeSale, Oscu
 
 from etims_pipeline.nairobi_time import parse_etims_datetime
 
@@ -69,9 +69,7 @@ def _nudge(path: str, delta: float) -> Mutation:
         pytest.param(_set("cfmDt", "20250230120000"), "910", "cfmDt", id="impossible-date"),
         pytest.param(_set("salesDt", "2025-03-14"), "910", "salesDt", id="sales-date-format"),
         pytest.param(_set("stockRlsDt", "2025031412"), "910", "stockRlsDt", id="short-datetime"),
-        pytest.param(
-            _set("receipt.rcptPbctDt", "20251314000000"), "910", "receipt.rcptPbctDt", id="receipt-date"
-        ),
+        pytest.param(_set("receipt.rcptPbctDt", "20251314000000"), "910", "receipt.rcptPbctDt", id="receipt-date"),
         pytest.param(_nudge("itemList.0.taxAmt", 0.01), "910", "itemList[0].taxAmt", id="line-tax"),
         pytest.param(_nudge("itemList.1.splyAmt", -0.01), "910", "itemList[1].splyAmt", id="line-supply"),
         pytest.param(_nudge("itemList.0.dcAmt", 0.01), "910", "itemList[0].dcAmt", id="line-discount"),
@@ -147,9 +145,7 @@ def test_a_credit_note_for_an_accepted_sale_is_accepted(oscu: Oscu, make_sale: M
         pytest.param({"original": 1, "reason": "09"}, "913", "rfdRsnCd", id="bad-reason"),
     ],
 )
-def test_credit_note_rules(
-    oscu: Oscu, make_sale: MakeSale, credit_note: dict[str, Any], code: str, field: str
-) -> None:
+def test_credit_note_rules(oscu: Oscu, make_sale: MakeSale, credit_note: dict[str, Any], code: str, field: str) -> None:
     assert oscu.save(make_sale(1))["resultCd"] == "000"
     answer = oscu.save(make_sale(2, receipt_type="R", **credit_note))
     assert answer["resultCd"] == code

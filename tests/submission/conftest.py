@@ -23,10 +23,12 @@ ON = FeatureFlags(debug=False, etims_enabled=True, kpis_enabled=True)
 
 class SandboxControl:
     def __init__(self, base_url: str) -> None:
-        self.root = base_url.split("/etims-api/")[0]
+        self.root = base_url.split("/etims-api/", maxsplit=1)[0]
 
     def faults(self, *rules: dict[str, Any], latency_ms: int = 0) -> None:
-        httpx.post(f"{self.root}/_sandbox/faults", json={"latency_ms": latency_ms, "rules": list(rules)}).raise_for_status()
+        httpx.post(
+            f"{self.root}/_sandbox/faults", json={"latency_ms": latency_ms, "rules": list(rules)}
+        ).raise_for_status()
 
     def ledger(self) -> dict[str, Any]:
         document: dict[str, Any] = httpx.get(f"{self.root}/_sandbox/ledger").json()
@@ -43,7 +45,9 @@ def control(sandbox: SandboxServer) -> SandboxControl:
 
 @pytest.fixture
 def http_client(sandbox: SandboxServer) -> Iterator[EtimsClient]:
-    with make_http_client(sandbox.base_url, timeout_seconds=1.0, connect_timeout_seconds=1.0, max_connections=8) as http:
+    with make_http_client(
+        sandbox.base_url, timeout_seconds=1.0, connect_timeout_seconds=1.0, max_connections=8
+    ) as http:
         yield EtimsClient(http)
 
 

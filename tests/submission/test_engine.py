@@ -176,14 +176,42 @@ def test_credit_notes_carry_the_original_number_and_may_not_exceed_it(
     sqlite_engine: Engine, submit: SubmitFn, control: SandboxControl
 ) -> None:
     make_org(sqlite_engine, 1)
-    make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 8), trader_invoice_no="S-1",
-                 lines=[line(quantity="5"), line(item_code="KE2NTXU0000002", quantity="1", tax_band="A")])
-    ok = make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9), trader_invoice_no="CN-1", receipt_type="R",
-                      original="S-1", refund_reason="06", lines=[line(quantity="3")])
-    too_much = make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 10), trader_invoice_no="CN-2",
-                            receipt_type="R", original="S-1", refund_reason="06", lines=[line(quantity="3")])
-    no_reason = make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 11), trader_invoice_no="CN-3",
-                             receipt_type="R", original="S-1", lines=[line(quantity="1")])
+    make_invoice(
+        sqlite_engine,
+        1,
+        datetime(2026, 11, 23, 8),
+        trader_invoice_no="S-1",
+        lines=[line(quantity="5"), line(item_code="KE2NTXU0000002", quantity="1", tax_band="A")],
+    )
+    ok = make_invoice(
+        sqlite_engine,
+        1,
+        datetime(2026, 11, 23, 9),
+        trader_invoice_no="CN-1",
+        receipt_type="R",
+        original="S-1",
+        refund_reason="06",
+        lines=[line(quantity="3")],
+    )
+    too_much = make_invoice(
+        sqlite_engine,
+        1,
+        datetime(2026, 11, 23, 10),
+        trader_invoice_no="CN-2",
+        receipt_type="R",
+        original="S-1",
+        refund_reason="06",
+        lines=[line(quantity="3")],
+    )
+    no_reason = make_invoice(
+        sqlite_engine,
+        1,
+        datetime(2026, 11, 23, 11),
+        trader_invoice_no="CN-3",
+        receipt_type="R",
+        original="S-1",
+        lines=[line(quantity="1")],
+    )
 
     submit()
 

@@ -87,7 +87,10 @@ def test_transient_result_codes_are_retried_after_a_lookup(
 
     assert _only_invoice(sqlite_engine).status == "accepted"
     assert _trail(sqlite_engine) == [
-        ("save", "transient"), ("lookup", "not_found"), ("save", "transient"), ("lookup", "not_found"),
+        ("save", "transient"),
+        ("lookup", "not_found"),
+        ("save", "transient"),
+        ("lookup", "not_found"),
         ("save", "accepted"),
     ]
 
@@ -113,8 +116,9 @@ def test_unreachable_etims_leaves_invoices_pending_and_halts_only_that_org(
     make_org(sqlite_engine, 1, cmc_key="k" * 64)
     make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9))
     make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 10))
-    with make_http_client("http://127.0.0.1:9/etims-api/", timeout_seconds=0.5, connect_timeout_seconds=0.5,
-                          max_connections=2) as http:
+    with make_http_client(
+        "http://127.0.0.1:9/etims-api/", timeout_seconds=0.5, connect_timeout_seconds=0.5, max_connections=2
+    ) as http:
         report = submit(client=EtimsClient(http))
 
     with session_scope(sqlite_engine) as session:
@@ -132,7 +136,11 @@ def test_connect_failures_during_save_leave_the_invoice_pending_for_the_next_run
     submit(max_calls=3)
 
     invoice = _only_invoice(sqlite_engine)
-    assert (invoice.status, invoice.status_code, invoice.needs_lookup) == ("unknown", "ETIMS_UNAVAILABLE", True)
+    assert (invoice.status, invoice.status_code, invoice.needs_lookup) == (
+        "unknown",
+        "ETIMS_UNAVAILABLE",
+        True,
+    )
     control.faults()
     submit(run_id="run-2")
     assert _only_invoice(sqlite_engine).status == "accepted"
@@ -153,8 +161,12 @@ def _send_directly(engine: Engine, client: EtimsClient, invoice_no: int) -> None
     from etims_pipeline.sandbox.config import DEFAULT_TAX_RATES
 
     payload = build_sales_payload(
-        tin=credentials.tin, bhf_id=credentials.bhf_id, invoice_no=invoice_no, doc=items[0].document,
-        rates=TaxRates(DEFAULT_TAX_RATES), confirmed_at=now_utc(),
+        tin=credentials.tin,
+        bhf_id=credentials.bhf_id,
+        invoice_no=invoice_no,
+        doc=items[0].document,
+        rates=TaxRates(DEFAULT_TAX_RATES),
+        confirmed_at=now_utc(),
     )
     assert client.save_sales(credentials, payload).result_code == "000"
 
@@ -168,16 +180,26 @@ def initialised_org(sqlite_engine: Engine, submit: SubmitFn) -> None:
 
 
 def test_crash_after_send_is_recovered_by_lookup_when_the_lease_expires(
-    initialised_org: None, sqlite_engine: Engine, submit: SubmitFn, http_client: EtimsClient,
+    initialised_org: None,
+    sqlite_engine: Engine,
+    submit: SubmitFn,
+    http_client: EtimsClient,
     control: SandboxControl,
 ) -> None:
     invoice_id = make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9))
     _send_directly(sqlite_engine, http_client, invoice_no=2)
     with session_scope(sqlite_engine) as session:  # what a run that died mid-call leaves behind
-        session.execute(update(Invoice).where(Invoice.id == invoice_id).values(
-            status="sending", claimed_by="dead-run", claim_expires_at=now_utc() - timedelta(seconds=1),
-            invoice_no=2, needs_lookup=True,
-        ))
+        session.execute(
+            update(Invoice)
+            .where(Invoice.id == invoice_id)
+            .values(
+                status="sending",
+                claimed_by="dead-run",
+                claim_expires_at=now_utc() - timedelta(seconds=1),
+                invoice_no=2,
+                needs_lookup=True,
+            )
+        )
 
     submit(run_id="run-2")
 
@@ -190,16 +212,25 @@ def test_crash_after_send_is_recovered_by_lookup_when_the_lease_expires(
 def test_a_live_claim_of_another_run_is_left_alone(sqlite_engine: Engine, submit: SubmitFn) -> None:
     invoice_id = _one_org_one_invoice(sqlite_engine)
     with session_scope(sqlite_engine) as session:
-        session.execute(update(Invoice).where(Invoice.id == invoice_id).values(
-            status="sending", claimed_by="other-run", claim_expires_at=now_utc() + timedelta(minutes=5),
-        ))
+        session.execute(
+            update(Invoice)
+            .where(Invoice.id == invoice_id)
+            .values(
+                status="sending",
+                claimed_by="other-run",
+                claim_expires_at=now_utc() + timedelta(minutes=5),
+            )
+        )
     report = submit()
     assert report.invoices == []
     assert _only_invoice(sqlite_engine).claimed_by == "other-run"
 
 
 def test_994_is_reconciled_by_lookup_never_resent_under_a_new_number(
-    initialised_org: None, sqlite_engine: Engine, submit: SubmitFn, http_client: EtimsClient,
+    initialised_org: None,
+    sqlite_engine: Engine,
+    submit: SubmitFn,
+    http_client: EtimsClient,
     control: SandboxControl,
 ) -> None:
     invoice_id = make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9))
@@ -212,8 +243,14 @@ def test_994_is_reconciled_by_lookup_never_resent_under_a_new_number(
     with session_scope(sqlite_engine) as session:
         invoice = session.get(Invoice, invoice_id)
         assert invoice is not None and (invoice.status, invoice.invoice_no) == ("accepted", 2)
-        trail = [(a.kind, a.outcome) for a in session.scalars(
-            select(SubmissionAttempt).where(SubmissionAttempt.invoice_id == invoice_id).order_by(SubmissionAttempt.id))]
+        trail = [
+            (a.kind, a.outcome)
+            for a in session.scalars(
+                select(SubmissionAttempt)
+                .where(SubmissionAttempt.invoice_id == invoice_id)
+                .order_by(SubmissionAttempt.id)
+            )
+        ]
     assert trail == [("save", "duplicate"), ("lookup", "found")]
     assert control.save_calls()[("P000000001K", 2)] == 2  # one direct, one answered 994; still one sale
     assert control.ledger()["count"] == 2

@@ -150,9 +150,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_submission_attempts_invoice_id"), ["invoice_id"], unique=False)
         batch_op.create_index("ix_submission_attempts_kind_outcome", ["kind", "outcome"], unique=False)
         batch_op.create_index(batch_op.f("ix_submission_attempts_org_id"), ["org_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_submission_attempts_requested_at"), ["requested_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_submission_attempts_requested_at"), ["requested_at"], unique=False)
 
     # ### end Alembic commands ###
 
