@@ -7,6 +7,7 @@ module to convert, so the host's own time zone never matters.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,9 @@ ETIMS_DATE_FORMAT = "%Y%m%d"
 PARTITION_KEY_FORMAT = "%Y-%m-%d"
 # selectInvoiceDetails answers sdcDateTime as "YYYY-MM-DD HH:MM:SS[.ffffff]" instead of yyyyMMddHHmmss.
 _LOOKUP_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+# strptime accepts one-digit fields ("2026112411" parses), so the compact forms are checked for length first.
+_COMPACT_DATETIME = re.compile(r"[0-9]{14}")
+_COMPACT_DATE = re.compile(r"[0-9]{8}")
 
 
 class NaiveDatetimeError(ValueError):
@@ -82,6 +86,8 @@ def parse_etims_datetime(text: str) -> datetime:
     cleaned = text.strip()
     formats = (ETIMS_DATETIME_FORMAT, *_LOOKUP_DATETIME_FORMATS)
     for fmt in formats:
+        if fmt == ETIMS_DATETIME_FORMAT and not _COMPACT_DATETIME.fullmatch(cleaned):
+            continue
         try:
             local = datetime.strptime(cleaned, fmt)
         except ValueError:
@@ -91,7 +97,10 @@ def parse_etims_datetime(text: str) -> datetime:
 
 
 def parse_etims_date(text: str) -> date:
-    return datetime.strptime(text.strip(), ETIMS_DATE_FORMAT).date()
+    cleaned = text.strip()
+    if not _COMPACT_DATE.fullmatch(cleaned):
+        raise ValueError(f"not an eTIMS date: {text!r} (expected yyyyMMdd)")
+    return datetime.strptime(cleaned, ETIMS_DATE_FORMAT).date()
 
 
 def partition_key(day: date) -> str:

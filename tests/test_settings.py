@@ -14,7 +14,23 @@ from etims_pipeline.settings import (
     parse_flag,
 )
 
-TRUE_SPELLINGS = ["1", "true", "True", "TRUE", "t", "T", "yes", "YES", "Yes", "y", "on", "On", "ON", " true ", "\ttrue\n"]
+TRUE_SPELLINGS = [
+    "1",
+    "true",
+    "True",
+    "TRUE",
+    "t",
+    "T",
+    "yes",
+    "YES",
+    "Yes",
+    "y",
+    "on",
+    "On",
+    "ON",
+    " true ",
+    "\ttrue\n",
+]
 FALSE_SPELLINGS = ["0", "false", "False", "FALSE", "f", "no", "NO", "n", "off", "OFF", "Off", " off "]
 
 

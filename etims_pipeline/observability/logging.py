@@ -94,15 +94,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class _JsonStreamHandler(logging.StreamHandler[TextIO]):
+    """Writes to its target, or to whatever `sys.stderr` is at emit time (Dagster and pytest swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: TextIO | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = self.target or sys.stderr
+        super().emit(record)
+
+
 _redactor: Final = RedactingFilter()
-_handler: Final = logging.StreamHandler()
+_handler: Final = _JsonStreamHandler()
 _handler.setFormatter(JsonFormatter())
 _handler.addFilter(_redactor)
 
 
 def configure_json_logging(level: int | str = "INFO", stream: TextIO | None = None) -> None:
-    """Send both loggers to `stream` (default stderr) as JSON; calling again only updates level and stream."""
-    _handler.setStream(stream or sys.stderr)
+    """Send both loggers to `stream` (default: the current stderr) as JSON; calling again only updates them."""
+    _handler.target = stream
     for name in (METRICS_LOGGER, ETIMS_LOGGER):
         logger = logging.getLogger(name)
         logger.setLevel(level)

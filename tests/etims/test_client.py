@@ -133,9 +133,7 @@ def test_make_http_client_joins_endpoints_under_the_base_path(
         return httpx.MockTransport(recorder)
 
     monkeypatch.setattr(httpx, "HTTPTransport", mock_transport)
-    with make_http_client(
-        base_url, timeout_seconds=30, connect_timeout_seconds=5, max_connections=4
-    ) as http:
+    with make_http_client(base_url, timeout_seconds=30, connect_timeout_seconds=5, max_connections=4) as http:
         assert str(http.base_url) == "https://etims-api.kra.go.ke/etims-api/"
         assert http.timeout.read == 30
         assert http.timeout.connect == 5
@@ -207,9 +205,7 @@ def test_mid_request_failures_may_have_been_sent(exc_type: type[httpx.TransportE
     assert caught.value.possibly_sent is True
 
 
-@pytest.mark.parametrize(
-    "exc_type", [httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError]
-)
+@pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError])
 def test_transport_errors_do_not_carry_the_original_text(exc_type: type[httpx.TransportError]) -> None:
     with pytest.raises(EtimsTransportError) as caught:
         client_for(raising(exc_type, f"failed with headers cmcKey={KEY}")).save_sales(CREDENTIALS, {})
@@ -293,7 +289,9 @@ def test_parse_receipt_from_a_lookup_sales_list() -> None:
 
 
 def test_parse_receipt_from_a_flat_lookup_row_without_fraction() -> None:
-    data = {"salesList": [{"curRcptNo": "5", "totRcptNo": "6", "rcptSign": "S", "sdcDateTime": " 2026-11-24 00:00:00 "}]}
+    data = {
+        "salesList": [{"curRcptNo": "5", "totRcptNo": "6", "rcptSign": "S", "sdcDateTime": " 2026-11-24 00:00:00 "}]
+    }
     receipt = parse_receipt(data)
     assert receipt.receipt_no == 5
     assert receipt.sdc_datetime == "2026-11-24 00:00:00"

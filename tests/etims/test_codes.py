@@ -69,7 +69,7 @@ def test_success_variants_are_accepted(code: str) -> None:
 def test_no_search_result_is_not_an_error() -> None:
     meaning = classify_result("001")
     assert meaning.kind is ResultKind.NOT_FOUND
-    assert meaning.kind is not ResultKind.REJECTED
+    assert meaning.reason == "no_search_result"
 
 
 def test_duplicate_is_reconciled_not_rejected() -> None:

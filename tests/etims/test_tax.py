@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tests.etims.etims_support import RATES, make_doc, make_line
 
 from etims_pipeline.etims.codes import TAX_BANDS
 from etims_pipeline.etims.tax import LineAmounts, TaxRates, UnknownTaxBandError, invoice_totals, line_amounts
+from tests.etims.etims_support import RATES, make_doc, make_line
 
 
 def amounts(*values: str) -> LineAmounts:

@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.etims.etims_support import RATES, make_credit_note, make_doc, make_line
 
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.etims.validation import Problem, document_problems
+from tests.etims.etims_support import RATES, make_credit_note, make_doc, make_line
 
 
 def codes(problems: list[Problem]) -> list[str]:
