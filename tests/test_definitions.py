@@ -46,6 +46,7 @@ def test_partitions_are_nairobi_days_including_today() -> None:
 def test_dagster_cli_validates_the_code_location(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "etims_pipeline.definitions"],
+        check=False,
         cwd=REPO,
         env={"DAGSTER_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True,

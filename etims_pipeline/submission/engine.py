@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -19,6 +19,7 @@ from etims_pipeline.etims.client import (
     DeviceCredentials,
     EtimsClient,
     EtimsResponse,
+    EtimsTimeout,
     EtimsTransportError,
     parse_receipt,
     receipt_time,
@@ -74,6 +75,45 @@ class EngineSettings:
     max_in_flight: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tax_rate_max_age: timedelta = timedelta(hours=24)
+
+
+def _answered(
+    kind: AttemptKind,
+    outcome: AttemptOutcome,
+    reason: str,
+    response: EtimsResponse,
+    started: datetime,
+    *,
+    receipt: dict[str, object] | None = None,
+) -> Attempt:
+    """The attempt record of a call eTIMS answered."""
+    return Attempt(
+        kind=kind,
+        outcome=outcome,
+        reason=reason,
+        result_code=response.result_code,
+        result_message=response.result_message,
+        latency_seconds=response.latency_seconds,
+        http_status=response.http_status,
+        reached_etims=True,
+        receipt=receipt,
+        requested_at=started,
+    )
+
+
+def _unanswered(kind: AttemptKind, error: EtimsTransportError, started: datetime) -> Attempt:
+    """The attempt record of a call that got no eTIMS answer; it reached eTIMS unless the connect failed."""
+    timeout = isinstance(error, EtimsTimeout)
+    return Attempt(
+        kind=kind,
+        outcome=AttemptOutcome.TIMEOUT if timeout else AttemptOutcome.TRANSIENT,
+        reason="timeout" if timeout else "transport_error",
+        result_message=str(error),
+        latency_seconds=error.latency_seconds,
+        http_status=error.http_status,
+        reached_etims=error.possibly_sent,
+        requested_at=started,
+    )
 
 
 class _Halt(Exception):
@@ -428,35 +468,15 @@ class _InvoiceSubmission:
         try:
             response = self.engine.client.save_sales(self.credentials, payload)
         except EtimsTransportError as exc:
-            timeout = type(exc).__name__ == "EtimsTimeout"
-            self._record(
-                Attempt(
-                    kind=AttemptKind.SAVE,
-                    outcome=AttemptOutcome.TIMEOUT if timeout else AttemptOutcome.TRANSIENT,
-                    reason="timeout" if timeout else "transport_error",
-                    result_message=str(exc),
-                    latency_seconds=exc.latency_seconds,
-                    http_status=exc.http_status,
-                    reached_etims=exc.possibly_sent,
-                    requested_at=started,
-                )
-            )
+            self._record(_unanswered(AttemptKind.SAVE, exc, started))
             self.latencies.append(exc.latency_seconds)
             return None
         meaning = classify_result(response.result_code)
-        receipt = parse_receipt(response.data).as_json() if meaning.kind == ResultKind.ACCEPTED else None
+        accepted = meaning.kind == ResultKind.ACCEPTED
+        receipt = parse_receipt(response.data).as_json() if accepted else None
         self._record(
-            Attempt(
-                kind=AttemptKind.SAVE,
-                outcome=_OUTCOME_BY_KIND[meaning.kind],
-                reason=meaning.reason,
-                result_code=response.result_code,
-                result_message=response.result_message,
-                latency_seconds=response.latency_seconds,
-                http_status=response.http_status,
-                reached_etims=True,
-                receipt=receipt,
-                requested_at=started,
+            _answered(
+                AttemptKind.SAVE, _OUTCOME_BY_KIND[meaning.kind], meaning.reason, response, started, receipt=receipt
             )
         )
         self.latencies.append(response.latency_seconds)
@@ -470,34 +490,11 @@ class _InvoiceSubmission:
         try:
             response = self.engine.client.select_invoice(self.credentials, self.invoice_no)
         except EtimsTransportError as exc:
-            self._record(
-                Attempt(
-                    kind=AttemptKind.LOOKUP,
-                    outcome=AttemptOutcome.TRANSIENT,
-                    reason="transport_error",
-                    result_message=str(exc),
-                    latency_seconds=exc.latency_seconds,
-                    http_status=exc.http_status,
-                    reached_etims=exc.possibly_sent,
-                    requested_at=started,
-                )
-            )
+            self._record(_unanswered(AttemptKind.LOOKUP, exc, started))
             return None
         meaning = classify_result(response.result_code)
         if meaning.kind == ResultKind.ACCEPTED and not self._is_ours(response):
-            self._record(
-                Attempt(
-                    kind=AttemptKind.LOOKUP,
-                    outcome=AttemptOutcome.TRANSIENT,
-                    reason="number_conflict",
-                    result_code=response.result_code,
-                    result_message="eTIMS holds another sale under this number",
-                    latency_seconds=response.latency_seconds,
-                    http_status=response.http_status,
-                    reached_etims=True,
-                    requested_at=started,
-                )
-            )
+            self._record(_answered(AttemptKind.LOOKUP, AttemptOutcome.TRANSIENT, "number_conflict", response, started))
             raise _Conflict(
                 self._settle(
                     Settlement(
@@ -512,36 +509,14 @@ class _InvoiceSubmission:
                 )
             )
         if meaning.kind == ResultKind.ACCEPTED:
-            receipt = parse_receipt(response.data)
+            receipt = parse_receipt(response.data).as_json()
             self._record(
-                Attempt(
-                    kind=AttemptKind.LOOKUP,
-                    outcome=AttemptOutcome.FOUND,
-                    reason="found",
-                    result_code=response.result_code,
-                    result_message=response.result_message,
-                    latency_seconds=response.latency_seconds,
-                    http_status=response.http_status,
-                    reached_etims=True,
-                    receipt=receipt.as_json(),
-                    requested_at=started,
-                )
+                _answered(AttemptKind.LOOKUP, AttemptOutcome.FOUND, "found", response, started, receipt=receipt)
             )
             return self._accept(response.data, via_lookup=True)
         not_found = meaning.kind == ResultKind.NOT_FOUND
-        self._record(
-            Attempt(
-                kind=AttemptKind.LOOKUP,
-                outcome=AttemptOutcome.NOT_FOUND if not_found else AttemptOutcome.TRANSIENT,
-                reason=meaning.reason,
-                result_code=response.result_code,
-                result_message=response.result_message,
-                latency_seconds=response.latency_seconds,
-                http_status=response.http_status,
-                reached_etims=True,
-                requested_at=started,
-            )
-        )
+        outcome = AttemptOutcome.NOT_FOUND if not_found else AttemptOutcome.TRANSIENT
+        self._record(_answered(AttemptKind.LOOKUP, outcome, meaning.reason, response, started))
         if not_found:
             self.needs_lookup = False
         return None

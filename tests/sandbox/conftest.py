@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sandbox.sandbox_support import BHF, ISSUED_AT, TIN, MakeSale, Oscu, init_device, sample_document
 
 from etims_pipeline.etims.payload import build_sales_payload
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.sandbox import SandboxConfig, SandboxServer, build_server
 from etims_pipeline.sandbox.config import DEFAULT_TAX_RATES
+from tests.sandbox.sandbox_support import BHF, ISSUED_AT, TIN, MakeSale, Oscu, init_device, sample_document
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from tests.sandbox.sandbox_support import BHF, SERIAL, TIN
 
 from etims_pipeline.cli import sandbox as sandbox_cli
 from etims_pipeline.sandbox.config import Device
+from tests.sandbox.sandbox_support import BHF, SERIAL, TIN
 
 READY = re.compile(r"eTIMS sandbox listening on (http://\S+/etims-api/)")
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from tests.sandbox.sandbox_support import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
 
 from etims_pipeline.sandbox import SandboxConfig
 from etims_pipeline.sandbox.config import DEFAULT_TAX_RATES, Device
 from etims_pipeline.sandbox.devices import DeviceRegistry, derive_cmc_key
+from tests.sandbox.sandbox_support import BHF, OTHER_TIN, SERIAL, TIN, MakeSale, Oscu, init_device
 
 
 def test_first_init_issues_the_derived_key_and_reinit_answers_902(http: httpx.Client) -> None:

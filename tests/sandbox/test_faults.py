@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sandbox.sandbox_support import OTHER_TIN, TIN, MakeSale, Oscu
 
 from etims_pipeline.sandbox import SandboxConfig, SandboxServer
 from etims_pipeline.sandbox.faults import FaultInjector, FaultKind
+from tests.sandbox.sandbox_support import OTHER_TIN, TIN, MakeSale, Oscu
 
 SAVE = "saveTrnsSalesOsdc"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sandbox.sandbox_support import BHF, OTHER_TIN, MakeSale, Oscu
 
 from etims_pipeline.nairobi_time import parse_etims_datetime
+from tests.sandbox.sandbox_support import BHF, OTHER_TIN, MakeSale, Oscu
 
 Mutation = Callable[[dict[str, Any]], None]
 
