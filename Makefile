@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 # The local stack: eTIMS sandbox, dagster-webserver (http://127.0.0.1:3000), dagster-daemon. Ctrl-C stops it.
+# Options of `etims-pipeline dev` go in DEV_ARGS, e.g. make run DEV_ARGS="--port 3310 --no-demo".
+DEV_ARGS ?=
 run: $(STAMP)
-	$(BIN)/etims-pipeline dev
+	$(BIN)/etims-pipeline dev $(DEV_ARGS)
 
 # The whole suite, PostgreSQL tests included (server on 127.0.0.1:5432).
 test: $(STAMP)
