@@ -276,10 +276,14 @@ class SubmissionEngine:
     ) -> InvoiceResult | None:
         if not outbox.claim(self._engine, item, run_id):
             return None
+        submission = _InvoiceSubmission(self, item, org, credentials, run_id)
         try:
-            return _InvoiceSubmission(self, item, org, credentials, run_id).run()
+            return submission.run()
         except ClaimLostError:
             return None
+        except Exception as exc:
+            submission.release_after(exc)
+            raise
 
     def rates(self, credentials: DeviceCredentials) -> TaxRates:
         return self._rates.get(credentials)
@@ -568,6 +572,15 @@ class _InvoiceSubmission:
             run_id=self.run_id,
             reached_etims=attempt.reached_etims,
         )
+
+    def release_after(self, error: Exception) -> None:
+        """Give the claim back after an unexpected error, so the next run need not wait for the lease."""
+        status = InvoiceStatus.UNKNOWN if self.needs_lookup else InvoiceStatus.PENDING
+        message = f"internal error ({type(error).__name__}); retried on the next run"
+        try:
+            self._settle(Settlement(status, "INTERNAL_ERROR", message, needs_lookup=self.needs_lookup))
+        except Exception:
+            logger.exception("could not release invoice %s; its lease expires on its own", self.item.invoice_id)
 
     def _settle(self, settlement: Settlement, reason: str | None = None) -> InvoiceResult:
         outbox.settle(self.engine.store, self.item.invoice_id, self.run_id, settlement)

@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from etims_pipeline.etims.document import SaleDocument, SaleLine
 from etims_pipeline.etims.tax import InvoiceTotals
 from etims_pipeline.nairobi_time import now_utc
 from etims_pipeline.store.db import session_scope
+from etims_pipeline.store.dialect import upsert_insert
 from etims_pipeline.store.models import (
     SUBMITTABLE_STATUSES,
     Invoice,
@@ -179,18 +179,10 @@ def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
         return _rowcount(session, statement) == 1
 
 
-def _insert_ignore(session: Session, pin: str, bhf_id: str) -> None:
-    values = {"kra_pin": pin, "bhf_id": bhf_id, "last_invoice_no": 0}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(InvoiceSequence).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(InvoiceSequence).values(values).on_conflict_do_nothing())
-
-
 def reserve_invoice_no(session: Session, pin: str, bhf_id: str) -> int:
     """Next invcNo for (PIN, branch), in the caller's transaction; a row lock serialises reservations."""
-    _insert_ignore(session, pin, bhf_id)
+    values = {"kra_pin": pin, "bhf_id": bhf_id, "last_invoice_no": 0}
+    session.execute(upsert_insert(session, InvoiceSequence).values(values).on_conflict_do_nothing())
     statement = (
         update(InvoiceSequence)
         .where(InvoiceSequence.kra_pin == pin, InvoiceSequence.bhf_id == bhf_id)

@@ -6,13 +6,14 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, select
 
 from etims_pipeline.etims.client import DeviceCredentials, EtimsClient, parse_tax_rates
 from etims_pipeline.etims.codes import SUCCESS, TAX_BAND_NAMES
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.nairobi_time import now_utc
 from etims_pipeline.store.db import session_scope
+from etims_pipeline.store.dialect import upsert_insert
 from etims_pipeline.store.models import TaxRateEntry
 
 
@@ -30,16 +31,22 @@ def cached_rates(engine: Engine, max_age: timedelta) -> TaxRates | None:
 
 
 def store_rates(engine: Engine, rates: TaxRates) -> None:
+    """Upsert band by band: concurrent runs refreshing the cache at once must not collide."""
     fetched = now_utc()
+    rows = [
+        {"band": band, "rate": rate, "name": TAX_BAND_NAMES.get(band), "fetched_at": fetched}
+        for band, rate in sorted(rates.by_band.items())
+    ]
     with session_scope(engine) as session:
-        session.execute(delete(TaxRateEntry))
+        statement = upsert_insert(session, TaxRateEntry)
         session.execute(
-            insert(TaxRateEntry),
-            [
-                {"band": band, "rate": rate, "name": TAX_BAND_NAMES.get(band), "fetched_at": fetched}
-                for band, rate in sorted(rates.by_band.items())
-            ],
+            statement.on_conflict_do_update(
+                index_elements=["band"],
+                set_={"rate": statement.excluded.rate, "name": statement.excluded.name, "fetched_at": fetched},
+            ),
+            rows,
         )
+        session.execute(delete(TaxRateEntry).where(TaxRateEntry.band.not_in(list(rates.by_band))))
 
 
 class TaxRatesProvider:

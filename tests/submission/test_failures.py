@@ -289,3 +289,36 @@ def test_overlapping_runs_accept_each_invoice_exactly_once(
     for org in range(1, 5):
         numbers = sorted(inv.invoice_no or 0 for inv in invoices if inv.org_id == org)
         assert numbers == list(range(1, 7))
+
+
+def test_an_unexpected_error_after_the_claim_gives_the_invoice_back_at_once(
+    sqlite_engine: Engine, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _one_org_one_invoice(sqlite_engine)
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("etims_pipeline.submission.engine.build_sales_payload", broken)
+    report = submit()
+
+    invoice = _only_invoice(sqlite_engine)
+    assert (invoice.status, invoice.status_code, invoice.claimed_by) == ("unknown", "INTERNAL_ERROR", None)
+    assert invoice.needs_lookup  # the number was reserved and marked possibly sent before the failure
+    assert report.orgs[0].error == "RuntimeError: disk full"
+    monkeypatch.undo()
+    submit(run_id="run-2")
+    assert _only_invoice(sqlite_engine).status == "accepted"
+
+
+def test_refreshing_the_tax_rate_cache_twice_is_an_upsert(sqlite_engine: Engine) -> None:
+    from decimal import Decimal
+
+    from etims_pipeline.etims.tax import TaxRates
+    from etims_pipeline.submission.rates import cached_rates, store_rates
+
+    rates = {band: Decimal(rate) for band, rate in zip("ABCDE", (0, 16, 0, 0, 8), strict=True)}
+    store_rates(sqlite_engine, TaxRates(rates))
+    store_rates(sqlite_engine, TaxRates({**rates, "E": Decimal(10)}))
+    cached = cached_rates(sqlite_engine, timedelta(hours=1))
+    assert cached is not None and cached.by_band["E"] == Decimal(10)
