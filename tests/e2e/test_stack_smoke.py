@@ -11,9 +11,8 @@ from tests.e2e.stack import DagsterStack
 @pytest.mark.postgres
 def test_the_code_location_is_loaded_on_the_production_instance(e2e_stack: DagsterStack) -> None:
     client = e2e_stack.graphql()
-    answer = client._execute(  # noqa: SLF001 - a plain query; the client has no public method for it
-        "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
-    )
+    # A plain query: the client has no public method for it.
+    answer = client._execute("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
     entries = answer["workspaceOrError"]["locationEntries"]
     assert [(entry["name"], entry["loadStatus"]) for entry in entries] == [("etims_pipeline", "LOADED")]
     with e2e_stack.instance() as instance:
