@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -38,9 +39,14 @@ def redacted_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+_session_factories: WeakKeyDictionary[Engine, sessionmaker[Session]] = WeakKeyDictionary()
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    factory = _session_factories.get(engine)
+    if factory is None:  # building a sessionmaker registers events: far too slow to do per transaction
+        factory = _session_factories.setdefault(engine, sessionmaker(bind=engine, expire_on_commit=False))
     with factory() as session, session.begin():
         yield session
