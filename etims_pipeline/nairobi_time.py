@@ -62,9 +62,24 @@ def day_bounds_utc(first_day: date, last_day: date | None = None) -> tuple[datet
     return day_start_utc(first_day), day_start_utc(last + timedelta(days=1))
 
 
+# The daily close runs at 00:30 Nairobi; an invoice not in eTIMS by 01:00 the next day is backlog.
+BACKLOG_GRACE = timedelta(hours=1)
+
+
+def backlog_cutoff_utc(day: date) -> datetime:
+    """When the backlog of `day` is counted: 01:00 Nairobi on the next day (after the 00:30 daily close)."""
+    return day_start_utc(day + timedelta(days=1)) + BACKLOG_GRACE
+
+
 def previous_nairobi_day(moment: datetime) -> date:
     """The Nairobi day before the one `moment` falls on: what a run just after midnight should target."""
     return nairobi_date(moment) - timedelta(days=1)
+
+
+def last_nairobi_days(count: int, moment: datetime) -> tuple[date, date]:
+    """First and last of the `count` Nairobi days ending with the day `moment` falls on (today, for now)."""
+    last = nairobi_date(moment)
+    return last - timedelta(days=count - 1), last
 
 
 def nairobi_days(first_day: date, last_day: date) -> list[date]:

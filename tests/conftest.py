@@ -124,8 +124,9 @@ def materialize_day(dagster_instance: DagsterInstance) -> MaterializeFn:
         etims_enabled: str = "true",
         org_ids: list[int] | None = None,
         tags: dict[str, str] | None = None,
+        replay: bool = False,
     ) -> ExecuteInProcessResult:
-        run_config = {"ops": {"submitted_invoices": {"config": {"org_ids": org_ids or []}}}}
+        run_config = {"ops": {"submitted_invoices": {"config": {"org_ids": org_ids or [], "replay": replay}}}}
         return materialize(
             [submitted_invoices],
             partition_key=None if tags else partition_key,

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster import AssetCheckKey, AssetKey, Definitions
+from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
 from etims_pipeline.definitions import defs
 from etims_pipeline.nairobi_time import NAIROBI_TZ_NAME
-from etims_pipeline.partitions import NAIROBI_DAILY
+from etims_pipeline.partitions import DAILY_BACKFILL_POLICY, NAIROBI_DAILY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,6 +32,31 @@ def test_assets_checks_and_jobs() -> None:
     assert defs.resolve_job_def("submit_invoices_job") is not None
     guard = graph.get_check_spec(AssetCheckKey(AssetKey("submitted_invoices"), "org_guard_enforced"))
     assert guard.blocking
+
+
+def test_vendor_kpis_asset_check_job_and_schedule() -> None:
+    graph = defs.resolve_asset_graph()
+    node = graph.get(AssetKey("vendor_kpis"))
+    assert node.partitions_def == NAIROBI_DAILY
+    assert node.backfill_policy == DAILY_BACKFILL_POLICY
+    assert node.parent_keys == {AssetKey("submitted_invoices")}
+    assert node.freshness_policy is not None
+    check = graph.get_check_spec(AssetCheckKey(AssetKey("vendor_kpis"), "kpis_reconcile_with_store"))
+    assert check.blocking
+    job = defs.resolve_job_def("daily_close_job")
+    assert job.asset_layer.executable_asset_keys == {AssetKey("submitted_invoices"), AssetKey("vendor_kpis")}
+    schedule = defs.resolve_schedule_def("vendor_kpis_daily_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 0 * * *", NAIROBI_TZ_NAME)
+    assert schedule.job_name == "daily_close_job"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+
+
+def test_the_replay_sensor_runs_by_default_and_targets_the_submission_job() -> None:
+    sensor = defs.resolve_sensor_def("replay_fixed_orgs")
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "submit_invoices_job"
+    assert sensor.minimum_interval_seconds == 30
+    assert set(sensor.required_resource_keys) == {"operational_db"}
 
 
 def test_partitions_are_nairobi_days_including_today() -> None:

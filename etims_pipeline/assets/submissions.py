@@ -16,13 +16,16 @@ from etims_pipeline.resources.feature_flags import FeatureFlagsResource
 from etims_pipeline.resources.operational_db import OperationalDatabaseResource
 from etims_pipeline.submission import audit
 from etims_pipeline.submission.engine import SubmissionEngine, SubmissionRequest
-from etims_pipeline.submission.summary import RunSummary, summarize
+from etims_pipeline.submission.summary import RunSummary, summarize, transitions
 
 ETIMS_POOL = "etims_api"
 
 
 class SubmissionConfig(Config):
     org_ids: list[int] = Field(default_factory=list, description="only these orgs; empty means every org")
+    replay: bool = Field(
+        default=False, description="also resend rejected-but-retryable invoices (a replay after an org or config fix)"
+    )
 
 
 def _by_org(values: dict[int, int] | dict[int, str]) -> MetadataValue:
@@ -59,6 +62,18 @@ def _metadata(summary: RunSummary, standing: dict[str, int], days: str) -> dict[
     }
 
 
+def _change_metadata(
+    replay: bool, before: dict[str, int], after: dict[str, int], moves: dict[str, int]
+) -> dict[str, MetadataValue]:
+    """What this run changed in its scope (its days and orgs): counts before and after, and the transitions."""
+    return {
+        "replay": MetadataValue.bool(replay),
+        "scope_before_by_status": MetadataValue.json(before),
+        "scope_after_by_status": MetadataValue.json(after),
+        "transitions": MetadataValue.json(moves),
+    }
+
+
 @asset(
     partitions_def=NAIROBI_DAILY,
     backfill_policy=DAILY_BACKFILL_POLICY,
@@ -83,7 +98,10 @@ def submitted_invoices(
     )
     flags = feature_flags.load()
     engine = operational_db.engine()
-    request = SubmissionRequest(first_day, last_day, context.run.run_id, tuple(config.org_ids) or None)
+    scope = tuple(config.org_ids) or None
+    before = audit.status_counts(engine, first_day, last_day, scope)
+    unsettled = audit.unsettled_statuses(engine, first_day, last_day, scope)
+    request = SubmissionRequest(first_day, last_day, context.run.run_id, scope, replay=config.replay)
     with etims.open_client() as client:
         report = SubmissionEngine(engine, client, flags, etims.engine_settings()).submit(request)
     summary = summarize(report)
@@ -102,7 +120,9 @@ def submitted_invoices(
         f"{days}: {summary.invoices_touched} invoices processed, by status {summary.by_status}, "
         f"rejections {summary.rejections_by_reason}"
     )
+    after = audit.status_counts(engine, first_day, last_day, scope)
     return MaterializeResult(
-        metadata=_metadata(summary, audit.status_counts(engine, first_day, last_day), days),
+        metadata=_metadata(summary, audit.status_counts(engine, first_day, last_day), days)
+        | _change_metadata(config.replay, before, after, transitions(unsettled, report)),
         check_results=submission_check_results(engine, first_day, last_day),
     )

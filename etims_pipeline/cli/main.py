@@ -17,6 +17,9 @@ SUBCOMMAND_MODULES = (
     "etims_pipeline.cli.sandbox",
     "etims_pipeline.cli.metrics",
     "etims_pipeline.cli.dev",
+    "etims_pipeline.cli.kpis",
+    "etims_pipeline.cli.replay",
+    "etims_pipeline.cli.serve",
 )
 
 

@@ -9,6 +9,7 @@ Exposition names (prometheus_client appends `_total` to counter samples; the fam
 - `invoices_submitted_total{status="accepted"|"rejected"}`
 - `invoices_rejected_total{reason="feature_disabled"|"org_not_verified"|"org_check_failed"|"invalid_invoice"}`
 - `etims_latency_bucket{status,le}`, `etims_latency_sum{status}`, `etims_latency_count{status}` (seconds)
+- `kpi_jobs_success_total{org_id}`, `kpi_jobs_fail_total{org_id}` (from `kpi_job_outcomes`, one row per org per KPI run)
 
 `metric_events` is the one mapping from an attempt to the metrics it moves. The collector applies it to
 each group of identical attempts and the structured metrics log (`observability.logging`) to each attempt
@@ -27,11 +28,14 @@ from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricF
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, case, func, select
 
+from etims_pipeline.store.kpi_models import KpiJobOutcome
 from etims_pipeline.store.models import AttemptKind, AttemptOutcome, SubmissionAttempt
 
 INVOICES_SUBMITTED = "invoices_submitted"
 INVOICES_REJECTED = "invoices_rejected"
 ETIMS_LATENCY = "etims_latency"
+KPI_JOBS_SUCCESS = "kpi_jobs_success"
+KPI_JOBS_FAIL = "kpi_jobs_fail"
 
 # The reasons the runbook promises; each is exposed, at zero until it first happens.
 RUNBOOK_REJECTION_REASONS = ("feature_disabled", "org_not_verified", "org_check_failed")
@@ -147,9 +151,21 @@ def attempt_log_metrics(connection: Connection) -> list[Metric]:
     return families
 
 
-# A source reads one part of the operational store; the KPI job counters become one more entry here.
+def kpi_job_metrics(connection: Connection) -> list[Metric]:
+    """`kpi_jobs_success{org_id}` / `kpi_jobs_fail{org_id}`, from one GROUP BY over the append-only outcomes."""
+    statement = select(KpiJobOutcome.org_id, KpiJobOutcome.succeeded, func.count()).group_by(
+        KpiJobOutcome.org_id, KpiJobOutcome.succeeded
+    )
+    success = CounterMetricFamily(KPI_JOBS_SUCCESS, "Orgs whose KPIs a KPI run wrote.", labels=["org_id"])
+    fail = CounterMetricFamily(KPI_JOBS_FAIL, "Orgs whose KPI write failed in a KPI run.", labels=["org_id"])
+    for org_id, succeeded, outcomes in connection.execute(statement.order_by(KpiJobOutcome.org_id)):
+        (success if succeeded else fail).add_metric([str(org_id)], outcomes)
+    return [success, fail]
+
+
+# A source reads one part of the operational store.
 MetricSource = Callable[[Connection], Iterable[Metric]]
-METRIC_SOURCES: tuple[MetricSource, ...] = (attempt_log_metrics,)
+METRIC_SOURCES: tuple[MetricSource, ...] = (attempt_log_metrics, kpi_job_metrics)
 
 
 class AttemptLogCollector(Collector):

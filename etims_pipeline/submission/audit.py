@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, not_, or_, select
+from sqlalchemy import Engine, func, not_, or_, select
 
 from etims_pipeline.store.db import session_scope
 from etims_pipeline.store.models import (
@@ -87,12 +90,65 @@ def accepted_without_receipt(engine: Engine, first_day: date, last_day: date) ->
         return list(session.scalars(query))
 
 
-def status_counts(engine: Engine, first_day: date, last_day: date) -> dict[str, int]:
-    """Where every invoice of these days stands now, whichever run touched it."""
-    query = (
-        select(Invoice.status, func.count())
-        .where(and_(Invoice.issue_date.between(first_day, last_day)))
-        .group_by(Invoice.status)
-    )
+def _scope(first_day: date, last_day: date, org_ids: Collection[int] | None) -> list[Any]:
+    """Invoices of these days, of these orgs (all orgs when None or empty)."""
+    conditions: list[Any] = [Invoice.issue_date.between(first_day, last_day)]
+    if org_ids:
+        conditions.append(Invoice.org_id.in_(list(org_ids)))
+    return conditions
+
+
+def status_counts(
+    engine: Engine, first_day: date, last_day: date, org_ids: Collection[int] | None = None
+) -> dict[str, int]:
+    """Where every invoice of these days (and orgs) stands now, whichever run touched it."""
+    query = select(Invoice.status, func.count()).where(*_scope(first_day, last_day, org_ids)).group_by(Invoice.status)
     with session_scope(engine) as session:
         return {str(status): int(count) for status, count in session.execute(query)}
+
+
+def unsettled_statuses(
+    engine: Engine, first_day: date, last_day: date, org_ids: Collection[int] | None = None
+) -> dict[int, str]:
+    """Invoice id → status of every not-yet-accepted invoice in scope: the "before" of a run's transitions."""
+    query = select(Invoice.id, Invoice.status).where(
+        *_scope(first_day, last_day, org_ids), Invoice.status != InvoiceStatus.ACCEPTED.value
+    )
+    with session_scope(engine) as session:
+        return {int(invoice_id): str(status) for invoice_id, status in session.execute(query)}
+
+
+@dataclass
+class DayStanding:
+    """One Nairobi day of one org, as the runbook's command prints it."""
+
+    day: date
+    accepted: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    held: int = 0
+    pending: int = 0  # pending, unknown or in flight: not settled yet
+    invalid: int = 0
+
+
+def org_days(engine: Engine, org_id: int, first_day: date, last_day: date) -> list[DayStanding]:
+    """Per-day standing of one org's invoices, one grouped query; days without invoices are omitted."""
+    query = (
+        select(Invoice.issue_date, Invoice.status, Invoice.status_code, func.count())
+        .where(*_scope(first_day, last_day, [org_id]))
+        .group_by(Invoice.issue_date, Invoice.status, Invoice.status_code)
+    )
+    days: dict[date, DayStanding] = {}
+    with session_scope(engine) as session:
+        for day, status, code, count in session.execute(query):
+            standing = days.setdefault(day, DayStanding(day))
+            if status == InvoiceStatus.ACCEPTED:
+                standing.accepted += count
+            elif status == InvoiceStatus.REJECTED:
+                standing.rejected_by_reason[code or "unknown"] += count
+            elif status == InvoiceStatus.HELD:
+                standing.held += count
+            elif status == InvoiceStatus.INVALID:
+                standing.invalid += count
+            else:
+                standing.pending += count
+    return [days[day] for day in sorted(days)]

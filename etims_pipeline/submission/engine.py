@@ -68,6 +68,7 @@ class SubmissionRequest:
     last_day: date
     run_id: str
     org_ids: tuple[int, ...] | None = None  # None: every org with open invoices on those days
+    replay: bool = False  # also resend rejections a fix can cure (rejected, retryable)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def _unanswered(kind: AttemptKind, error: EtimsTransportError, started: datetime
     )
 
 
+def _known_device(org: OrgSnapshot, bhf_id: str, cmc_key: str) -> DeviceCredentials:
+    register_secret(cmc_key)
+    return DeviceCredentials(org.kra_pin or "", bhf_id, Secret(cmc_key))
+
+
 class _Halt(Exception):
     """eTIMS is unavailable for this org: stop its remaining invoices for this run."""
 
@@ -134,7 +140,9 @@ class SubmissionEngine:
 
     def submit(self, request: SubmissionRequest) -> SubmissionReport:
         report = SubmissionReport(first_day=request.first_day, last_day=request.last_day, run_id=request.run_id)
-        org_ids = outbox.candidate_org_ids(self._engine, request.first_day, request.last_day, request.org_ids)
+        org_ids = outbox.candidate_org_ids(
+            self._engine, request.first_day, request.last_day, request.org_ids, replay=request.replay
+        )
         if not self._flags.etims_enabled:
             report.feature_disabled = True
             report.orgs = [self._block_org(org_id, request, feature_disabled()) for org_id in org_ids]
@@ -170,9 +178,9 @@ class SubmissionEngine:
         if isinstance(credentials, GuardDecision):
             return self._block_org(org_id, request, credentials, snapshot)
         result = OrgResult(org_id=org_id)
-        for item in outbox.open_work(self._engine, org_id, request.first_day, request.last_day):
+        for item in outbox.open_work(self._engine, org_id, request.first_day, request.last_day, replay=request.replay):
             try:
-                outcome = self._submit_invoice(item, snapshot, credentials, request.run_id)
+                outcome = self._submit_invoice(item, snapshot, credentials, request)
             except _Halt as halt:
                 result.halted_reason = str(halt)
                 result.invoices.append(halt.result)
@@ -234,22 +242,22 @@ class SubmissionEngine:
         self, org: OrgSnapshot, bhf_id: str, serial: str, cmc_key: str | None
     ) -> DeviceCredentials | GuardDecision:
         """The org's device credentials, initialising the device with eTIMS the first time."""
-        pin = org.kra_pin or ""
         if cmc_key:
-            register_secret(cmc_key)
-            return DeviceCredentials(pin, bhf_id, Secret(cmc_key))
-        try:
-            response = self._client.init_device(pin, bhf_id, serial)
-        except EtimsTransportError as exc:
-            return self._device_problem(org, "DEVICE_INIT_FAILED", f"device init could not reach eTIMS: {exc}")
-        if response.result_code == SUCCESS:
-            info = (response.data or {}).get("info") or {}
-            key = str(info.get("cmcKey") or "")
-            if not key:
-                return self._device_problem(org, "DEVICE_INIT_FAILED", "device init answered without a cmcKey")
-            register_secret(key)
-            outbox.store_device(self._engine, org.org_id, key, info.get("sdcId"), info.get("mrcNo"))
-            return DeviceCredentials(pin, bhf_id, Secret(key))
+            return _known_device(org, bhf_id, cmc_key)
+        with outbox.device_init_lock(self._engine, org.org_id) as device:
+            if device.cmc_key:  # an overlapping run initialised it while this one waited for the lock
+                return _known_device(org, bhf_id, device.cmc_key)
+            try:
+                response = self._client.init_device(org.kra_pin or "", bhf_id, serial)
+            except EtimsTransportError as exc:
+                return self._device_problem(org, "DEVICE_INIT_FAILED", f"device init could not reach eTIMS: {exc}")
+            if response.result_code == SUCCESS:
+                info = (response.data or {}).get("info") or {}
+                key = str(info.get("cmcKey") or "")
+                if not key:
+                    return self._device_problem(org, "DEVICE_INIT_FAILED", "device init answered without a cmcKey")
+                outbox.store_device(device, key, info.get("sdcId"), info.get("mrcNo"))
+                return _known_device(org, bhf_id, key)
         if response.result_code == DEVICE_INSTALLED:
             return self._device_problem(
                 org,
@@ -272,11 +280,11 @@ class SubmissionEngine:
     # -- invoice level -----------------------------------------------------------------------------
 
     def _submit_invoice(
-        self, item: WorkItem, org: OrgSnapshot, credentials: DeviceCredentials, run_id: str
+        self, item: WorkItem, org: OrgSnapshot, credentials: DeviceCredentials, request: SubmissionRequest
     ) -> InvoiceResult | None:
-        if not outbox.claim(self._engine, item, run_id):
+        if not outbox.claim(self._engine, item, request.run_id, replay=request.replay):
             return None
-        submission = _InvoiceSubmission(self, item, org, credentials, run_id)
+        submission = _InvoiceSubmission(self, item, org, credentials, request.run_id)
         try:
             return submission.run()
         except ClaimLostError:

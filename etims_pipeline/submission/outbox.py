@@ -8,7 +8,8 @@ never by a blind resend. Attempts are appended, never updated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -71,17 +72,23 @@ def _rowcount(session: Session, statement: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def _open_for_work(now: datetime) -> Any:
-    return or_(
+def _open_for_work(now: datetime, replay: bool = False) -> Any:
+    """What a run may take; a replay also retakes rejections a fix can cure (901/921 after a config fix)."""
+    conditions = [
         Invoice.status.in_([s.value for s in SUBMITTABLE_STATUSES]),
         and_(Invoice.status == InvoiceStatus.SENDING.value, Invoice.claim_expires_at < now),
-    )
+    ]
+    if replay:
+        conditions.append(and_(Invoice.status == InvoiceStatus.REJECTED.value, Invoice.retryable.is_(True)))
+    return or_(*conditions)
 
 
-def candidate_org_ids(engine: Engine, first_day: date, last_day: date, org_ids: Sequence[int] | None) -> list[int]:
+def candidate_org_ids(
+    engine: Engine, first_day: date, last_day: date, org_ids: Collection[int] | None, *, replay: bool = False
+) -> list[int]:
     query = (
         select(Invoice.org_id)
-        .where(Invoice.issue_date.between(first_day, last_day), _open_for_work(now_utc()))
+        .where(Invoice.issue_date.between(first_day, last_day), _open_for_work(now_utc(), replay))
         .group_by(Invoice.org_id)
         .order_by(Invoice.org_id)
     )
@@ -128,7 +135,7 @@ def _document(invoice: Invoice) -> SaleDocument:
     )
 
 
-def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> list[WorkItem]:
+def open_work(engine: Engine, org_id: int, first_day: date, last_day: date, *, replay: bool = False) -> list[WorkItem]:
     """The org's invoices of these days that a run may take, in issue order (which fixes number order)."""
     query = (
         select(Invoice)
@@ -136,7 +143,7 @@ def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> l
         .where(
             Invoice.org_id == org_id,
             Invoice.issue_date.between(first_day, last_day),
-            _open_for_work(now_utc()),
+            _open_for_work(now_utc(), replay),
         )
         .order_by(Invoice.issued_at, Invoice.id)
     )
@@ -157,7 +164,7 @@ def open_work(engine: Engine, org_id: int, first_day: date, last_day: date) -> l
         ]
 
 
-def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
+def claim(engine: Engine, item: WorkItem, run_id: str, *, replay: bool = False) -> bool:
     """Take the invoice for this run if nobody changed it since it was read (compare-and-set)."""
     now = now_utc()
     seen = (
@@ -167,7 +174,7 @@ def claim(engine: Engine, item: WorkItem, run_id: str) -> bool:
     )
     statement = (
         update(Invoice)
-        .where(Invoice.id == item.invoice_id, Invoice.status == item.status, seen, _open_for_work(now))
+        .where(Invoice.id == item.invoice_id, Invoice.status == item.status, seen, _open_for_work(now, replay))
         .values(
             status=InvoiceStatus.SENDING.value,
             claimed_by=run_id,
@@ -336,13 +343,23 @@ def block_invoices(
     return blocked
 
 
-def store_device(engine: Engine, org_id: int, cmc_key: str, sdc_id: str | None, mrc_no: str | None) -> None:
+@contextmanager
+def device_init_lock(engine: Engine, org_id: int) -> Iterator[VendorOrg]:
+    """The org row, locked (FOR UPDATE on PostgreSQL) for the whole device initialisation and committed after.
+
+    Two overlapping runs (a replay and the daily run) never both call selectInitOsdcInfo for one org: the
+    second waits, then finds the cmcKey the first stored, instead of an "already installed" answer.
+    """
     with session_scope(engine) as session:
-        session.execute(
-            update(VendorOrg)
-            .where(VendorOrg.id == org_id, VendorOrg.cmc_key.is_(None))
-            .values(cmc_key=cmc_key, sdc_id=sdc_id, mrc_no=mrc_no, updated_at=now_utc())
-        )
+        org = session.get(VendorOrg, org_id, with_for_update=True, populate_existing=True)
+        if org is None:
+            raise LookupError(f"org {org_id} does not exist")
+        yield org
+
+
+def store_device(org: VendorOrg, cmc_key: str, sdc_id: str | None, mrc_no: str | None) -> None:
+    """Record the device eTIMS initialised, on the row held by `device_init_lock`."""
+    org.cmc_key, org.sdc_id, org.mrc_no, org.updated_at = cmc_key, sdc_id, mrc_no, now_utc()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,16 @@ class RunSummary:
     latency_p95: float | None
 
 
+def transitions(before: dict[int, str], report: SubmissionReport) -> dict[str, int]:
+    """What this run changed, e.g. {"held→accepted": 5}: the invoices it settled, from their status before it."""
+    moves = Counter(
+        f"{before[inv.invoice_id]}→{inv.status}"
+        for inv in report.invoices
+        if inv.invoice_id in before and before[inv.invoice_id] != inv.status
+    )
+    return dict(sorted(moves.items()))
+
+
 def summarize(report: SubmissionReport) -> RunSummary:
     invoices = report.invoices
     latencies = [lat for inv in invoices for lat in inv.save_latencies]

@@ -2,6 +2,10 @@
 
 from alembic import context
 
+from etims_pipeline.store import (
+    kpi_models,  # noqa: F401  (registers the KPI tables on Base.metadata)
+    replay_models,  # noqa: F401  (registers org_status_changes)
+)
 from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.models import Base
 

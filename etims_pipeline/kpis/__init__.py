@@ -1,0 +1,1 @@
+"""Vendor KPIs: set-based queries, pandas shaping, idempotent per-org writes, reconciliation (no Dagster)."""
