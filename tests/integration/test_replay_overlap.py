@@ -8,14 +8,14 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 import pytest
-from dagster import ExecuteInProcessResult, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from sqlalchemy import Engine, func, select, update
 
 from etims_pipeline.assets.submissions import submitted_invoices
 from etims_pipeline.nairobi_time import NAIROBI, now_utc, partition_key
+from etims_pipeline.resources.operational_db import shared_engine
 from etims_pipeline.sensors.replay_run import REASON_MANUAL, REPLAY_DAYS, ReplayRun
-from etims_pipeline.store.db import make_engine, session_scope
-from etims_pipeline.store.migrate import upgrade_to_head
+from etims_pipeline.store.db import session_scope
 from etims_pipeline.store.models import Invoice, SubmissionAttempt, VendorOrg
 from tests.dagster_support import resources
 from tests.factories import make_invoice, make_org
@@ -42,19 +42,21 @@ def _seed(engine: Engine, run: ReplayRun) -> None:
 
 @pytest.mark.postgres
 def test_a_replay_overlapping_the_daily_run_accepts_each_invoice_once(postgres_url: str, sandbox_process: str) -> None:
-    engine = make_engine(postgres_url)
-    upgrade_to_head(engine)
+    # Alembic (ours, and Dagster's for an instance's storage) is not thread-safe: everything that migrates
+    # happens here, before the threads: the store (cached per URL by the resource) and both instances.
+    engine = shared_engine(postgres_url)
     run = ReplayRun.last_days(REPLAYED_ORG, REPLAY_DAYS, now_utc(), REASON_MANUAL)
     _seed(engine, run)
     SandboxControl(sandbox_process).faults(latency_ms=15)  # widen the window in which the two runs overlap
     start = threading.Barrier(2)
     results: dict[str, ExecuteInProcessResult] = {}
 
-    def go(name: str, **kwargs: object) -> Callable[[], None]:
+    def go(name: str, instance: DagsterInstance, **kwargs: object) -> Callable[[], None]:
         def body() -> None:
             start.wait(timeout=30)
-            results[name] = materialize(  # on an ephemeral instance each: nothing shared but the store
+            results[name] = materialize(
                 [submitted_invoices],
+                instance=instance,
                 resources=resources(sandbox_process, postgres_url),
                 raise_on_error=False,
                 **kwargs,  # type: ignore[arg-type]
@@ -62,14 +64,15 @@ def test_a_replay_overlapping_the_daily_run_accepts_each_invoice_once(postgres_u
 
         return body
 
-    threads = [
-        threading.Thread(target=go("replay", run_config=run.run_config(), tags=run.tags())),
-        threading.Thread(target=go("daily", partition_key=partition_key(run.last_day))),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    with DagsterInstance.ephemeral() as replay_instance, DagsterInstance.ephemeral() as daily_instance:
+        threads = [
+            threading.Thread(target=go("replay", replay_instance, run_config=run.run_config(), tags=run.tags())),
+            threading.Thread(target=go("daily", daily_instance, partition_key=partition_key(run.last_day))),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
 
     assert results["replay"].success and results["daily"].success
     with session_scope(engine) as session:
@@ -79,7 +82,6 @@ def test_a_replay_overlapping_the_daily_run_accepts_each_invoice_once(postgres_u
                 SubmissionAttempt.org_id == REPLAYED_ORG, SubmissionAttempt.outcome.in_(["accepted", "found"])
             )
         )
-    engine.dispose()
     assert statuses == {"accepted": REPLAY_DAYS * PER_DAY}
     assert accepting == REPLAY_DAYS * PER_DAY
     ledger = SandboxControl(sandbox_process).ledger()
