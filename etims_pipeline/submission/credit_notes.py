@@ -14,7 +14,7 @@ from etims_pipeline.etims.pin import normalize_pin
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.etims.validation import Problem
 from etims_pipeline.store.models import InvoiceStatus
-from etims_pipeline.submission.outbox import OriginalSale
+from etims_pipeline.submission.originals import OriginalSale
 
 _WAITING_STATUSES = (
     InvoiceStatus.PENDING.value,

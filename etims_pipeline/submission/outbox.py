@@ -3,19 +3,17 @@
 Every state change is a short transaction guarded by compare-and-set, so overlapping runs (the daily run,
 a replay, a manual command) can never work on the same invoice at once. Before each save call the
 invoice is marked `needs_lookup` and committed; a crash after that point is resolved by asking eTIMS,
-never by a blind resend. Attempts are appended, never updated.
+never by a blind resend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Engine, and_, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from etims_pipeline.etims.document import SaleDocument, SaleLine
@@ -26,12 +24,12 @@ from etims_pipeline.store.dialect import upsert_insert
 from etims_pipeline.store.models import (
     SUBMITTABLE_STATUSES,
     Invoice,
-    InvoiceLine,
     InvoiceSequence,
     InvoiceStatus,
     SubmissionAttempt,
     VendorOrg,
 )
+from etims_pipeline.submission.attempts import Attempt, attempt_row
 from etims_pipeline.submission.guard import OrgSnapshot
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -50,20 +48,6 @@ class WorkItem:
     claim_expires_at: datetime | None
     original_trader_invoice_no: str | None
     document: SaleDocument
-
-
-@dataclass(frozen=True)
-class Attempt:
-    kind: str
-    outcome: str
-    reason: str | None = None
-    result_code: str | None = None
-    result_message: str | None = None
-    latency_seconds: float | None = None
-    http_status: int | None = None
-    reached_etims: bool = False
-    receipt: dict[str, object] | None = None
-    requested_at: datetime | None = None
 
 
 def _rowcount(session: Session, statement: Any) -> int:
@@ -221,43 +205,6 @@ def write_ahead(engine: Engine, item: WorkItem, *, run_id: str, pin: str, bhf_id
         return invoice.invoice_no
 
 
-def _attempt_row(
-    invoice_id: int, invoice_no: int | None, *, org: OrgSnapshot, run_id: str, attempt: Attempt
-) -> dict[str, Any]:
-    return {
-        "invoice_id": invoice_id,
-        "org_id": org.org_id,
-        "run_id": run_id,
-        "kind": attempt.kind,
-        "invoice_no": invoice_no,
-        "requested_at": attempt.requested_at or now_utc(),
-        "latency_seconds": attempt.latency_seconds,
-        "http_status": attempt.http_status,
-        "result_code": attempt.result_code,
-        "result_message": attempt.result_message,
-        "outcome": attempt.outcome,
-        "reason": attempt.reason,
-        "reached_etims": attempt.reached_etims,
-        "org_tax_status": org.tax_status,
-        "org_pin_valid": org.pin_valid,
-        "receipt": attempt.receipt,
-    }
-
-
-def record_attempt(
-    engine: Engine,
-    invoice_id: int,
-    invoice_no: int | None,
-    *,
-    org: OrgSnapshot,
-    run_id: str,
-    attempt: Attempt,
-) -> None:
-    row = _attempt_row(invoice_id, invoice_no, org=org, run_id=run_id, attempt=attempt)
-    with session_scope(engine) as session:
-        session.execute(insert(SubmissionAttempt), [row])
-
-
 @dataclass(frozen=True)
 class Settlement:
     """Where an invoice ends after this run's attempts."""
@@ -338,80 +285,6 @@ def block_invoices(
             by_id = {item.invoice_id: item for item in items}
             session.execute(
                 insert(SubmissionAttempt),
-                [_attempt_row(i, by_id[i].invoice_no, org=org, run_id=run_id, attempt=attempt) for i in blocked],
+                [attempt_row(i, by_id[i].invoice_no, org=org, run_id=run_id, attempt=attempt) for i in blocked],
             )
     return blocked
-
-
-@contextmanager
-def device_init_lock(engine: Engine, org_id: int) -> Iterator[VendorOrg]:
-    """The org row, locked (FOR UPDATE on PostgreSQL) for the whole device initialisation and committed after.
-
-    Two overlapping runs (a replay and the daily run) never both call selectInitOsdcInfo for one org: the
-    second waits, then finds the cmcKey the first stored, instead of an "already installed" answer.
-    """
-    with session_scope(engine) as session:
-        org = session.get(VendorOrg, org_id, with_for_update=True, populate_existing=True)
-        if org is None:
-            raise LookupError(f"org {org_id} does not exist")
-        yield org
-
-
-def store_device(org: VendorOrg, cmc_key: str, sdc_id: str | None, mrc_no: str | None) -> None:
-    """Record the device eTIMS initialised, on the row held by `device_init_lock`."""
-    org.cmc_key, org.sdc_id, org.mrc_no, org.updated_at = cmc_key, sdc_id, mrc_no, now_utc()
-
-
-@dataclass(frozen=True)
-class OriginalSale:
-    """An original invoice as a credit note sees it, with what earlier credit notes already took."""
-
-    status: str
-    invoice_no: int | None
-    customer_pin: str | None
-    quantity_by_item: dict[str, Decimal]
-    total_amount: Decimal | None
-    credited_quantity_by_item: dict[str, Decimal]
-    credited_amount: Decimal
-
-
-# Credit notes that may already be at eTIMS count against the original, as do accepted ones.
-_CREDITING_STATUSES = (InvoiceStatus.ACCEPTED.value, InvoiceStatus.UNKNOWN.value, InvoiceStatus.SENDING.value)
-
-
-def original_sale(
-    engine: Engine, org_id: int, trader_invoice_no: str, excluding_invoice_id: int
-) -> OriginalSale | None:
-    with session_scope(engine) as session:
-        original = session.scalars(
-            select(Invoice)
-            .options(selectinload(Invoice.lines))
-            .where(Invoice.org_id == org_id, Invoice.trader_invoice_no == trader_invoice_no)
-        ).one_or_none()
-        if original is None:
-            return None
-        quantities: dict[str, Decimal] = {}
-        for line in original.lines:
-            quantities[line.item_code] = quantities.get(line.item_code, Decimal(0)) + line.quantity
-        credit_filter = (
-            Invoice.org_id == org_id,
-            Invoice.original_trader_invoice_no == trader_invoice_no,
-            Invoice.id != excluding_invoice_id,
-            Invoice.status.in_(_CREDITING_STATUSES),
-        )
-        credited_rows = session.execute(
-            select(InvoiceLine.item_code, func.sum(InvoiceLine.quantity))
-            .join(Invoice.lines)
-            .where(*credit_filter)
-            .group_by(InvoiceLine.item_code)
-        ).all()
-        credited_amount = session.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0)).where(*credit_filter))
-        return OriginalSale(
-            status=original.status,
-            invoice_no=original.invoice_no,
-            customer_pin=original.customer_pin,
-            quantity_by_item=quantities,
-            total_amount=original.total_amount,
-            credited_quantity_by_item={code: Decimal(qty) for code, qty in credited_rows},
-            credited_amount=Decimal(credited_amount or 0),
-        )

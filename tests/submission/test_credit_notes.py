@@ -13,7 +13,7 @@ from etims_pipeline.etims.document import SaleDocument, SaleLine
 from etims_pipeline.etims.tax import TaxRates
 from etims_pipeline.store.models import InvoiceStatus
 from etims_pipeline.submission.credit_notes import CreditNoteVerdict, judge_credit_note
-from etims_pipeline.submission.outbox import OriginalSale
+from etims_pipeline.submission.originals import OriginalSale
 
 RATES = TaxRates({"A": Decimal(0), "B": Decimal(16), "C": Decimal(0), "D": Decimal(0), "E": Decimal(8)})
 PIN = "P051365947M"

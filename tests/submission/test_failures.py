@@ -299,7 +299,7 @@ def test_an_unexpected_error_after_the_claim_gives_the_invoice_back_at_once(
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("etims_pipeline.submission.engine.build_sales_payload", broken)
+    monkeypatch.setattr("etims_pipeline.submission.invoice_flow.build_sales_payload", broken)
     report = submit()
 
     invoice = _only_invoice(sqlite_engine)
