@@ -24,7 +24,11 @@ SUBCOMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="etims-pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="etims-pipeline",
+        description="KRA eTIMS invoice submission and vendor KPIs: data loading, the local sandbox, replay, "
+        "KPI backfills, health service and the local Dagster stack.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
         import_module(module_name).register(subparsers)
