@@ -6,6 +6,9 @@
   started twice, so each dependency has at most one probe in flight and the pool never runs dry.
 - **Single flight and cache.** One lock around the round: of 200 concurrent `/readyz` requests one runs
   the probes, the others wait for it and share its answer, which then serves everyone for `ttl` seconds.
+- **Stale while revalidating.** Once the answer is older than `ttl`, requests still get it at once (for at
+  most `ttl + timeout` seconds in all) while one round refreshes it in the background: nobody waits for a
+  probe round except the very first request. A failure therefore shows within `ttl + timeout` seconds.
   The answer says when it was taken (`checked_at`) and how old it is (`age_seconds`).
 - **No secrets, no traces.** A probe that raises is reported as its exception type and a fixed message;
   the exception text (which may name hosts or users) goes to the service log only, passwords masked.
@@ -81,8 +84,15 @@ class Readiness:
 
     def fresh(self) -> Report | None:
         """The latest report if it is younger than the TTL; never blocks (one attribute read)."""
+        return self._younger_than(self._ttl)
+
+    def usable(self) -> Report | None:
+        """The latest report while a refresh may still be running: at most `ttl + timeout` old; never blocks."""
+        return self._younger_than(self._ttl + self._timeout)
+
+    def _younger_than(self, seconds: float) -> Report | None:
         last = self._last
-        if last is not None and self._clock() - last.taken < self._ttl:
+        if last is not None and self._clock() - last.taken < seconds:
             return last
         return None
 

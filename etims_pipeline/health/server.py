@@ -4,8 +4,9 @@ Why not the stdlib's ThreadingHTTPServer: measured with 200 concurrent probes on
 connection plus its header parsing cost about 0.7 ms of CPU per request (p99 ~270 ms idle). One event loop
 with a minimal HTTP/1.1 reader handles a connection in tens of microseconds, with no dependency. Nothing
 blocking runs on the loop: `/healthz` does no I/O; `/readyz` answers from the readiness cache when it is
-fresh, and otherwise every request awaits the same single round, run in a worker thread (one thread hop
-per round, not per request: thread hand-offs under the GIL were the cost); `/metrics` (one query) also
+fresh (or, while one round refreshes it, not older than TTL + probe timeout), and otherwise every request
+awaits the same single round, run in a worker thread (one thread hop per round, not per request: thread
+hand-offs under the GIL were the cost); `/metrics` (one query) also
 runs in a worker thread.
 """
 
@@ -71,12 +72,16 @@ class HealthServer:
         return _json(HTTPStatus.NOT_FOUND, {"error": "not found; try /healthz, /readyz or /metrics"})
 
     async def _report(self) -> Report:
-        """The cached report, or the one round in flight: every waiting request shares one worker call."""
+        """The cached report; past its TTL, still the cached one while one round refreshes it (bounded
+        staleness), and only with nothing usable the round in flight, which every waiting request shares."""
         report = self.readiness.fresh()
         if report is not None:
             return report
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.ensure_future(self._in_worker(self.readiness.check))
+        usable = self.readiness.usable()
+        if usable is not None:
+            return usable
         # Shielded: a client that goes away must not cancel the round the others wait for.
         return await asyncio.shield(self._refresh)
 

@@ -86,6 +86,18 @@ def test_answers_are_cached_for_the_ttl() -> None:
     assert readiness.rounds == 2
 
 
+def test_a_stale_answer_stays_usable_only_for_ttl_plus_timeout() -> None:
+    clock = FakeClock()
+    readiness = Readiness({"database": lambda: Check(True)}, timeout=0.5, ttl=1.0, clock=clock)
+    first = readiness.check()
+    clock.now += 1.2  # past the TTL: not fresh, still usable while a refresh runs
+    assert readiness.fresh() is None
+    assert readiness.usable() is first
+    clock.now += 0.4  # 1.6 s old: past TTL + timeout, so a request must wait for the new round
+    assert readiness.usable() is None
+    readiness.close()
+
+
 def test_concurrent_callers_share_one_round() -> None:
     hanging = HangingProbe()
     readiness = Readiness({"database": hanging}, timeout=10, ttl=60)

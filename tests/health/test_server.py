@@ -104,3 +104,24 @@ def test_unknown_paths_are_404(serve: ServeFn) -> None:
     answer = httpx.get(f"{serve().url}/status")
     assert answer.status_code == 404
     assert "/readyz" in answer.json()["error"]
+
+
+def test_past_its_ttl_the_answer_is_served_while_one_round_refreshes_it(serve: ServeFn) -> None:
+    second_round_may_finish = threading.Event()
+    rounds: list[int] = []
+
+    def slow_after_the_first() -> Check:
+        rounds.append(len(rounds))
+        if len(rounds) > 1:
+            second_round_may_finish.wait()
+        return Check(True)
+
+    server = serve({**HEALTHY, "database": slow_after_the_first}, ttl=0.0, timeout=5)
+    try:
+        first = httpx.get(f"{server.url}/readyz", timeout=5)  # the first round, awaited
+        # Round two blocks until released, so this answer can only be the first report, served stale.
+        stale = httpx.get(f"{server.url}/readyz", timeout=5)
+        assert stale.status_code == 200
+        assert stale.json()["checked_at"] == first.json()["checked_at"]
+    finally:
+        second_round_may_finish.set()
