@@ -96,13 +96,25 @@ def format_etims_date(moment: datetime) -> str:
     return to_nairobi(moment).strftime(ETIMS_DATE_FORMAT)
 
 
+def parse_etims_compact_datetime(text: str) -> datetime:
+    """Only the request form yyyyMMddHHmmss (cfmDt, rcptPbctDt, ...), as Nairobi time; returns aware UTC."""
+    if not _COMPACT_DATETIME.fullmatch(text):
+        raise ValueError(f"not an eTIMS datetime: {text!r} (expected yyyyMMddHHmmss)")
+    try:
+        local = datetime.strptime(text, ETIMS_DATETIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"not an eTIMS datetime: {text!r} (expected yyyyMMddHHmmss)") from None
+    return local.replace(tzinfo=NAIROBI).astimezone(UTC)
+
+
 def parse_etims_datetime(text: str) -> datetime:
     """Parse an eTIMS timestamp in either format it uses; returns an aware UTC datetime."""
     cleaned = text.strip()
-    formats = (ETIMS_DATETIME_FORMAT, *_LOOKUP_DATETIME_FORMATS)
-    for fmt in formats:
-        if fmt == ETIMS_DATETIME_FORMAT and not _COMPACT_DATETIME.fullmatch(cleaned):
-            continue
+    try:
+        return parse_etims_compact_datetime(cleaned)
+    except ValueError:
+        pass
+    for fmt in _LOOKUP_DATETIME_FORMATS:
         try:
             local = datetime.strptime(cleaned, fmt)
         except ValueError:

@@ -7,14 +7,13 @@ Each failure raises `RejectedError` with the eTIMS result code (910 parameter er
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from etims_pipeline.etims.money import has_at_most_2_places
 from etims_pipeline.etims.pin import is_valid_kra_pin
-from etims_pipeline.nairobi_time import ETIMS_DATE_FORMAT, ETIMS_DATETIME_FORMAT
+from etims_pipeline.nairobi_time import parse_etims_compact_datetime, parse_etims_date
 
 PARAMETER_ERROR = "910"
 NO_BODY = "911"
@@ -96,29 +95,28 @@ def amount(obj: Mapping[str, Any], name: str) -> Decimal:
     return number
 
 
-def _timestamp(obj: Mapping[str, Any], name: str, fmt: str, digits: int, required: bool) -> None:
+def _timestamp(obj: Mapping[str, Any], name: str, parse: Callable[[str], object], layout: str, required: bool) -> None:
     value = obj.get(name)
     if value is None:
         if required:
             raise reject(f"{name} is required")
         return
-    valid = isinstance(value, str) and len(value) == digits and value.isdigit()
+    valid = isinstance(value, str) and len(value) == len(layout) and value.isdigit()
     if valid:
         try:
-            datetime.strptime(value, fmt)
+            parse(value)
         except ValueError:
             valid = False
     if not valid:
-        layout = "yyyyMMddHHmmss" if digits == 14 else "yyyyMMdd"
         raise reject(f"{name} must be a valid {layout} date, got {value!r}")
 
 
 def datetime14(obj: Mapping[str, Any], name: str, *, required: bool = True) -> None:
-    _timestamp(obj, name, ETIMS_DATETIME_FORMAT, 14, required)
+    _timestamp(obj, name, parse_etims_compact_datetime, "yyyyMMddHHmmss", required)
 
 
 def date8(obj: Mapping[str, Any], name: str) -> None:
-    _timestamp(obj, name, ETIMS_DATE_FORMAT, 8, True)
+    _timestamp(obj, name, parse_etims_date, "yyyyMMdd", True)
 
 
 def code(obj: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str:
