@@ -263,28 +263,33 @@ def block_invoices(
     Returns the ids actually blocked (an invoice another run has claimed meanwhile is left alone).
     """
     now = now_utc()
+    values: dict[str, Any] = {
+        "status_code": attempt.result_code,
+        "status_message": attempt.result_message,
+        "updated_at": now,
+    }
+    if hold:
+        values.update(status=InvoiceStatus.HELD.value, retryable=True)
+    ids_by_seen_status: dict[str, list[int]] = {}
+    for item in items:
+        ids_by_seen_status.setdefault(item.status, []).append(item.invoice_id)
     blocked: list[int] = []
     with session_scope(engine) as session:
-        for item in items:
-            values: dict[str, Any] = {
-                "status_code": attempt.result_code,
-                "status_message": attempt.result_message,
-                "updated_at": now,
-            }
-            if hold:
-                values["status"] = InvoiceStatus.HELD.value
-                values["retryable"] = True
+        # One compare-and-set UPDATE per status the run saw (usually one), not one per invoice.
+        for seen_status, ids in ids_by_seen_status.items():
             statement = (
                 update(Invoice)
-                .where(Invoice.id == item.invoice_id, Invoice.status == item.status, _open_for_work(now))
+                .where(Invoice.id.in_(ids), Invoice.status == seen_status, _open_for_work(now))
                 .values(values)
+                .returning(Invoice.id)
             )
-            if _rowcount(session, statement) == 1:
-                blocked.append(item.invoice_id)
+            blocked.extend(session.scalars(statement))
         if blocked:
-            by_id = {item.invoice_id: item for item in items}
-            session.execute(
-                insert(SubmissionAttempt),
-                [attempt_row(i, by_id[i].invoice_no, org=org, run_id=run_id, attempt=attempt) for i in blocked],
-            )
+            done = set(blocked)
+            rows = [
+                attempt_row(item.invoice_id, item.invoice_no, org=org, run_id=run_id, attempt=attempt)
+                for item in items
+                if item.invoice_id in done
+            ]
+            session.execute(insert(SubmissionAttempt), rows)
     return blocked
