@@ -33,6 +33,20 @@ def _cli(stack: DagsterStack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _launch_replay(stack: DagsterStack, org_id: int) -> subprocess.CompletedProcess[str]:
+    return _cli(
+        stack,
+        "submit-invoices",
+        "--org",
+        str(org_id),
+        "--since",
+        "3",
+        "--launch",
+        "--webserver-url",
+        stack.webserver_url,
+    )
+
+
 @pytest.mark.e2e
 @pytest.mark.postgres
 def test_backfill_kpis_and_a_launched_replay_on_the_instance(e2e_stack: DagsterStack) -> None:
@@ -52,33 +66,13 @@ def test_backfill_kpis_and_a_launched_replay_on_the_instance(e2e_stack: DagsterS
         kpi_days = session.scalars(select(VendorKpiDaily.kpi_date).distinct()).all()
     assert sorted(kpi_days) == [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
 
-    held = _cli(
-        e2e_stack,
-        "submit-invoices",
-        "--org",
-        "2",
-        "--since",
-        "3",
-        "--launch",
-        "--webserver-url",
-        e2e_stack.webserver_url,
-    )
+    held = _launch_replay(e2e_stack, 2)
     assert held.returncode == 1
     assert "ORG_NOT_VERIFIED" in held.stdout + held.stderr
 
     with session_scope(engine) as session:
         session.execute(update(VendorOrg).where(VendorOrg.id == 2).values(tax_status="VERIFIED"))
-    replay = _cli(
-        e2e_stack,
-        "submit-invoices",
-        "--org",
-        "2",
-        "--since",
-        "3",
-        "--launch",
-        "--webserver-url",
-        e2e_stack.webserver_url,
-    )
+    replay = _launch_replay(e2e_stack, 2)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     with session_scope(engine) as session:
         accepted = session.scalar(select(func.count()).where(Invoice.org_id == 2, Invoice.status == "accepted"))
