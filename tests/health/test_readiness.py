@@ -134,7 +134,7 @@ def test_a_failing_probe_shows_its_type_and_a_fixed_message_only(caplog: pytest.
 
 def test_a_dependency_that_answers_unwell_fails_the_round() -> None:
     stale = Check(
-        False, {"heartbeats": {}}, "no heartbeat within 60s from SENSOR; is exactly one dagster-daemon running?"
+        False, {"heartbeats": {}}, "no heartbeat within 150s from SENSOR; is exactly one dagster-daemon running?"
     )
     readiness = Readiness({**HEALTHY, "daemon": fixed(stale)})
     body = readiness.check().as_json(time.monotonic())
