@@ -16,6 +16,7 @@ _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 DEFAULT_DATABASE_URL = "sqlite:///var/etims.sqlite3"
 DEFAULT_ETIMS_BASE_URL = "http://127.0.0.1:8089/etims-api/"
+DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 
 
 class ConfigError(ValueError):
@@ -56,11 +57,20 @@ class FeatureFlags:
         return cls.from_values(env.get("DEBUG"), env.get("ETIMS_ENABLED"), env.get("KPIS_ENABLED"))
 
 
-def database_url(environ: Mapping[str, str] | None = None) -> str:
+def _setting(name: str, default: str, environ: Mapping[str, str] | None) -> str:
+    """The variable's value, or `default` when it is unset or empty."""
     env = os.environ if environ is None else environ
-    return env.get("ETIMS_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return env.get(name) or default
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    return _setting("ETIMS_DATABASE_URL", DEFAULT_DATABASE_URL, environ)
 
 
 def etims_base_url(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get("ETIMS_BASE_URL") or DEFAULT_ETIMS_BASE_URL
+    return _setting("ETIMS_BASE_URL", DEFAULT_ETIMS_BASE_URL, environ)
+
+
+def webserver_url(environ: Mapping[str, str] | None = None) -> str:
+    """The Dagster webserver that operator commands launch runs on (`submit-invoices --launch`)."""
+    return _setting("ETIMS_WEBSERVER_URL", DEFAULT_WEBSERVER_URL, environ)

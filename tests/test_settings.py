@@ -7,11 +7,13 @@ import pytest
 from etims_pipeline.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_ETIMS_BASE_URL,
+    DEFAULT_WEBSERVER_URL,
     ConfigError,
     FeatureFlags,
     database_url,
     etims_base_url,
     parse_flag,
+    webserver_url,
 )
 
 TRUE_SPELLINGS = [
@@ -118,7 +120,7 @@ def test_flags_are_immutable() -> None:
         flags.etims_enabled = True  # type: ignore[misc]
 
 
-def test_database_and_base_url_defaults_and_overrides() -> None:
+def test_urls_default_when_unset_or_empty_and_follow_the_environment() -> None:
     assert database_url({}) == DEFAULT_DATABASE_URL
     assert database_url({"ETIMS_DATABASE_URL": ""}) == DEFAULT_DATABASE_URL
     assert database_url({"ETIMS_DATABASE_URL": "postgresql://db/etims"}) == "postgresql://db/etims"
@@ -126,3 +128,5 @@ def test_database_and_base_url_defaults_and_overrides() -> None:
     assert etims_base_url({"ETIMS_BASE_URL": "https://etims-api.kra.go.ke/etims-api/"}) == (
         "https://etims-api.kra.go.ke/etims-api/"
     )
+    assert webserver_url({}) == DEFAULT_WEBSERVER_URL == "http://127.0.0.1:3000"
+    assert webserver_url({"ETIMS_WEBSERVER_URL": "https://dagster.internal"}) == "https://dagster.internal"

@@ -22,14 +22,13 @@ from sqlalchemy import Engine
 
 from etims_pipeline.nairobi_time import now_utc, partition_key
 from etims_pipeline.sensors.replay_run import REASON_MANUAL, SUBMIT_INVOICES_JOB, ReplayRun
-from etims_pipeline.settings import FeatureFlags, database_url, etims_base_url
+from etims_pipeline.settings import FeatureFlags, database_url, etims_base_url, webserver_url
 from etims_pipeline.store.db import make_engine, session_scope
 from etims_pipeline.store.migrate import upgrade_to_head
 from etims_pipeline.submission import audit
 from etims_pipeline.submission.guard import evaluate_guard
 from etims_pipeline.submission.outbox import org_snapshot
 
-DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 LAUNCH_TIMEOUT_SECONDS = 1800
 _FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -66,10 +65,10 @@ def _run_in_process(run: ReplayRun, url: str) -> tuple[str, bool]:
     return result.run_id, result.success
 
 
-def _launch(run: ReplayRun, webserver_url: str) -> tuple[str, bool]:
+def _launch(run: ReplayRun, webserver: str) -> tuple[str, bool]:
     from dagster_graphql import DagsterGraphQLClient
 
-    address = urlparse(webserver_url)
+    address = urlparse(webserver)
     client = DagsterGraphQLClient(
         address.hostname or "127.0.0.1",
         port_number=address.port,
@@ -77,7 +76,7 @@ def _launch(run: ReplayRun, webserver_url: str) -> tuple[str, bool]:
         path_prefix=address.path.rstrip("/"),
     )
     run_id = client.submit_job_execution(SUBMIT_INVOICES_JOB, run_config=run.run_config(), tags=run.tags())
-    print(f"launched run {run_id}: {webserver_url.rstrip('/')}/runs/{run_id}")
+    print(f"launched run {run_id}: {webserver.rstrip('/')}/runs/{run_id}")
     deadline = time.monotonic() + LAUNCH_TIMEOUT_SECONDS
     status = str(client.get_run_status(run_id).value)
     while status not in _FINISHED and time.monotonic() < deadline:
@@ -113,7 +112,7 @@ def _submit_invoices(args: argparse.Namespace) -> int:
         if not decision.passed:
             _print_days(engine, run)
             return _error(decision.message or "ORG_NOT_VERIFIED", 1)
-        run_id, succeeded = _launch(run, args.webserver_url) if args.launch else _run_in_process(run, url)
+        run_id, succeeded = _launch(run, args.webserver_url or webserver_url()) if args.launch else _run_in_process(run, url)
         _print_days(engine, run)
     finally:
         engine.dispose()
@@ -130,6 +129,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--org", type=int, required=True, metavar="ORG_ID", help="the org to replay")
     parser.add_argument("--since", type=int, default=7, metavar="DAYS", help="Nairobi days back, today included")
     parser.add_argument("--launch", action="store_true", help="run on the Dagster instance behind --webserver-url")
-    parser.add_argument("--webserver-url", default=DEFAULT_WEBSERVER_URL, help=f"default {DEFAULT_WEBSERVER_URL}")
+    parser.add_argument("--webserver-url", help="with --launch: defaults to $ETIMS_WEBSERVER_URL, else http://127.0.0.1:3000")
     parser.add_argument("--database-url", help="defaults to $ETIMS_DATABASE_URL, else a local SQLite file")
     parser.set_defaults(handler=_submit_invoices)
