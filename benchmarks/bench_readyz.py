@@ -3,14 +3,15 @@
 Starts the production-shaped stack of the end-to-end tests (PostgreSQL storage, sandbox, dagster-webserver,
 dagster-daemon) plus `etims-pipeline serve` with its default settings, all as real processes. Then, in one
 session: a baseline with the stack idle, and the same load while a backfill of `submitted_invoices` runs.
-Two load shapes, loopback only, bounded in count and time:
+Three load shapes, loopback only, all from C load generators (a Python client on the same 2 cores measured
+mostly itself):
 
-- bursts: each round opens 200 connections at once from this (Python, asyncio) process and sends
-  `GET /readyz` on each; latency is from just before connecting to the last byte of the answer. On 2 cores
-  the Python client's own work dominates these figures (the same client against a trivial asyncio server
-  that answers fixed bytes measures about the same), so they bound the service's latency from above;
-- sustained: `wrk -t1 -c200` (C, Debian package `wrk`, skipped if absent) for `--wrk-seconds`, 200 keep-alive
-  connections with no think time: a closed loop at the service's full throughput.
+- bursts: `ab -n 200 -c 200` (Debian package `apache2-utils`), `--rounds` times: 200 new connections at
+  once, one `GET /readyz` each, like 200 orchestrator probes arriving together; every request's time from
+  connect to last byte is pooled over the rounds;
+- sustained keep-alive: `wrk -t1 -c200` (package `wrk`) for `--wrk-seconds`: 200 connections with no think
+  time, a closed loop at the service's full throughput;
+- sustained connection-per-request: the same with `Connection: close`, as probes that reconnect each time.
 
 Run from the repository root:
 
@@ -20,14 +21,13 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import asyncio
+import csv
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,98 +37,98 @@ from dagster import DagsterRunStatus
 
 from etims_pipeline.cli.serve import READY_LINE
 from etims_pipeline.devstack.supervisor import ChildSpec
-from etims_pipeline.loading.demo import generate_demo_data
-from etims_pipeline.loading.invoices import load_invoices_file
-from etims_pipeline.loading.orgs import load_orgs_file
 from etims_pipeline.nairobi_time import nairobi_days
-from etims_pipeline.store.db import make_engine
-from etims_pipeline.store.migrate import upgrade_to_head
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.stack import DagsterStack, dagster_stack, free_port, wait_until
 
 DEMO_END = date(2026, 11, 23)
 BACKFILL_START = date(2026, 5, 1)  # seven months of days: several runs of up to 31 days each
-REQUEST = b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-ROUND_TIMEOUT = 30.0
-PAUSE_BETWEEN_ROUNDS = 0.25
+TOOL_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
-class Summary:
-    label: str
-    latencies_ms: list[float]
-    statuses: dict[int, int]
-    active_runs: str
+class Result:
+    """One load shape's answer: latency percentiles in ms, non-2xx answers, throughput when sustained."""
 
-    def percentile(self, q: int) -> float:
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+    shape: str
+    p50: float
+    p90: float
+    p99: float
+    non_2xx: int
+    requests_per_second: float | None = None
 
-    def line(self) -> str:
+    def line(self, stack: str) -> str:
+        rate = f"  req/s={self.requests_per_second:,.0f}" if self.requests_per_second else ""
         return (
-            f"{self.label:<18} n={len(self.latencies_ms):>5}  p50={self.percentile(50):7.1f} ms  "
-            f"p95={self.percentile(95):7.1f} ms  p99={self.percentile(99):7.1f} ms  "
-            f"max={max(self.latencies_ms):7.1f} ms  statuses={self.statuses}  runs={self.active_runs}"
+            f"{stack:<16} {self.shape:<28} p50={self.p50:6.1f} ms  p90={self.p90:6.1f} ms  "
+            f"p99={self.p99:6.1f} ms  non-2xx={self.non_2xx}{rate}"
         )
 
 
-async def _one(port: int) -> tuple[float, int]:
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(REQUEST)
-    answer = await reader.read()  # Connection: close, so the server ends the stream
-    elapsed = (time.perf_counter() - started) * 1000
-    writer.close()
-    return elapsed, int(answer.split(b" ", 2)[1])
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SystemExit(f"{name} is not installed: apt-get install {package}")
+    return path
 
 
-async def _rounds(port: int, rounds: int, concurrency: int) -> tuple[list[float], dict[int, int]]:
+def _ab_bursts(url: str, rounds: int, concurrency: int, workdir: Path) -> Result:
+    """`rounds` bursts of `concurrency` new connections at once; percentiles over every request of every round."""
+    ab = _tool("ab", "apache2-utils")
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    for _ in range(rounds):
-        answers = await asyncio.wait_for(asyncio.gather(*(_one(port) for _ in range(concurrency))), ROUND_TIMEOUT)
-        for elapsed, status in answers:
-            latencies.append(elapsed)
-            statuses[status] = statuses.get(status, 0) + 1
-        await asyncio.sleep(PAUSE_BETWEEN_ROUNDS)
-    return latencies, statuses
+    non_2xx = 0
+    for round_number in range(rounds):
+        timings = workdir / f"ab-{round_number}.tsv"
+        argv = [ab, "-q", "-n", str(concurrency), "-c", str(concurrency), "-g", str(timings), url]
+        report = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=TOOL_TIMEOUT).stdout
+        errors = re.search(r"Non-2xx responses:\s+(\d+)", report)
+        non_2xx += int(errors.group(1)) if errors else 0
+        with timings.open() as rows:  # ab's gnuplot file: ttime = connect to last byte, whole ms
+            latencies += [float(row["ttime"]) for row in csv.DictReader(rows, delimiter="\t")]
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Result(f"bursts ab -c{concurrency} x{rounds}", cuts[49], cuts[89], cuts[98], non_2xx)
+
+
+def _wrk(url: str, concurrency: int, seconds: int, reconnect: bool) -> Result:
+    """`wrk --latency` percentiles and throughput for `seconds` of closed-loop load."""
+    argv = [_tool("wrk", "wrk"), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", url]
+    if reconnect:
+        argv += ["-H", "Connection: close"]
+    report = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + TOOL_TIMEOUT).stdout
+    percentiles = {q: _milliseconds(value) for q, value in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", report, re.M)}
+    rate = re.search(r"Requests/sec:\s+(\S+)", report)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
+    shape = f"wrk -c{concurrency} {seconds}s " + ("reconnecting" if reconnect else "keep-alive")
+    return Result(
+        shape,
+        percentiles["50"],
+        percentiles["90"],
+        percentiles["99"],
+        int(errors.group(1)) if errors else 0,
+        float(rate.group(1)) if rate else None,
+    )
+
+
+def _milliseconds(wrk_duration: str) -> float:
+    """wrk prints `812.00us`, `12.25ms` or `1.02s`."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", wrk_duration)
+    if match is None:
+        raise ValueError(f"unexpected wrk duration {wrk_duration!r}")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def _measure(url: str, args: argparse.Namespace, workdir: Path) -> list[Result]:
+    return [
+        _ab_bursts(url, args.rounds, args.concurrency, workdir),
+        _wrk(url, args.concurrency, args.wrk_seconds, reconnect=False),
+        _wrk(url, args.concurrency, args.wrk_seconds, reconnect=True),
+    ]
 
 
 def _active(stack: DagsterStack) -> str:
     started = len(stack.runs([DagsterRunStatus.STARTED]))
     queued = len(stack.runs([DagsterRunStatus.QUEUED]))
     return f"{started} started/{queued} queued"
-
-
-def _measure(stack: DagsterStack, port: int, label: str, rounds: int, concurrency: int) -> Summary:
-    before = _active(stack)
-    latencies, statuses = asyncio.run(_rounds(port, rounds, concurrency))
-    return Summary(label, latencies, statuses, f"{before} -> {_active(stack)}")
-
-
-def _wrk(port: int, concurrency: int, seconds: int, label: str) -> str:
-    """`wrk --latency` percentiles and throughput, or a note that wrk is not installed."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        return f"{label:<18} wrk not installed (apt-get install wrk): skipped"
-    argv = [wrk, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}/readyz"]
-    report = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
-    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", report, re.MULTILINE))
-    rate = re.search(r"Requests/sec:\s+(\S+)", report)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
-    non_2xx = errors.group(1) if errors else 0
-    return (
-        f"{label:<18} wrk -c{concurrency} {seconds}s  p50={percentiles.get('50')}  p90={percentiles.get('90')}  "
-        f"p99={percentiles.get('99')}  req/s={rate.group(1) if rate else '?'}  non-2xx={non_2xx}"
-    )
-
-
-def _load_demo(stack: DagsterStack, workdir: Path) -> None:
-    engine = make_engine(stack.operational_url)
-    upgrade_to_head(engine)
-    files = generate_demo_data(workdir / "demo", end_date=DEMO_END, orgs=12, days=7)
-    load_orgs_file(engine, files.orgs_path)
-    load_invoices_file(engine, files.invoices_path)
-    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,28 +138,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrk-seconds", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, dagster_stack(Path(tmp), POSTGRES_ADMIN_URL) as stack:
-        _load_demo(stack, Path(tmp))
+        workdir = Path(tmp)
+        stack.load_demo(workdir, DEMO_END, days=7)
         port = free_port()
         argv_serve = [str(Path(sys.executable).parent / "etims-pipeline"), "serve", "--port", str(port)]
         stack.supervisor.start(ChildSpec("health", argv_serve, env=stack.env, ready_line=READY_LINE))
-        readyz = f"http://127.0.0.1:{port}/readyz"
-        wait_until(lambda: httpx.get(readyz).status_code == 200, 120, "/readyz 200")
+        url = f"http://127.0.0.1:{port}/readyz"
+        wait_until(lambda: httpx.get(url).status_code == 200, 120, "/readyz 200")
 
-        idle = _measure(stack, port, "idle (baseline)", args.rounds, args.concurrency)
-        idle_wrk = _wrk(port, args.concurrency, args.wrk_seconds, "idle (baseline)")
+        idle = _measure(url, args, workdir)
         days = [day.isoformat() for day in nairobi_days(BACKFILL_START, DEMO_END)]
         stack.launch_partition_backfill(["submitted_invoices"], days)
         wait_until(lambda: stack.runs([DagsterRunStatus.STARTED]), 120, "a backfill run to start")
-        busy = _measure(stack, port, "during backfill", args.rounds, args.concurrency)
-        busy_wrk = _wrk(port, args.concurrency, args.wrk_seconds, "during backfill")
-        busy_wrk += f"  runs at end: {_active(stack)}"
+        runs_before = _active(stack)
+        busy = _measure(url, args, workdir)
+        runs_after = _active(stack)
 
-        print(f"{args.concurrency} concurrent GET /readyz x {args.rounds} rounds, health service defaults")
-        for summary in (idle, busy):
-            print(summary.line())
-        print(f"p99 ratio (backfill / idle): {busy.percentile(99) / idle.percentile(99):.2f}")
-        print(idle_wrk)
-        print(busy_wrk)
+        print(f"GET /readyz, health service defaults; backfill runs: {runs_before} -> {runs_after}")
+        for label, results in (("idle (baseline)", idle), ("during backfill", busy)):
+            for result in results:
+                print(result.line(label))
+        for before, after in zip(idle, busy, strict=True):
+            print(f"p99 ratio backfill/idle, {before.shape}: {after.p99 / before.p99:.2f}")
         stack.wait_for_runs_to_finish(1, timeout=600)
     return 0
 

@@ -16,6 +16,7 @@ from typing import Any
 from dagster import DagsterInstance
 
 from etims_pipeline.health.database import health_engine
+from etims_pipeline.health.heap import freeze_warm_heap
 from etims_pipeline.health.probes import DEFAULT_DAEMON_MAX_AGE, default_probes
 from etims_pipeline.health.readiness import DEFAULT_CACHE_TTL, DEFAULT_PROBE_TIMEOUT, Readiness
 from etims_pipeline.health.server import HealthServer
@@ -64,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     server = HealthServer(readiness, lambda: render_metrics(engine))
     try:
+        readiness.check()  # warm-up: the first round runs before listening, so no request waits for it
+        freeze_warm_heap()
         asyncio.run(_run(server, args.host, args.port, f"database {redacted_url(url)}"))
     finally:
         server.close()

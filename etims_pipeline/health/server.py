@@ -6,8 +6,8 @@ with a minimal HTTP/1.1 reader handles a connection in tens of microseconds, wit
 blocking runs on the loop: `/healthz` does no I/O; `/readyz` answers from the readiness cache when it is
 fresh (or, while one round refreshes it, not older than TTL + probe timeout), and otherwise every request
 awaits the same single round, run in a worker thread (one thread hop per round, not per request: thread
-hand-offs under the GIL were the cost); `/metrics` (one query) also
-runs in a worker thread.
+hand-offs under the GIL were the cost); `/metrics` (one query) also runs in a worker thread. The other half
+of a short tail is in `heap`: no long garbage-collector pauses on this loop.
 """
 
 from __future__ import annotations

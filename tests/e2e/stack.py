@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,11 @@ from dagster_graphql.client.query import LAUNCH_PARTITION_BACKFILL_MUTATION
 from sqlalchemy import create_engine, text
 
 from etims_pipeline.devstack.supervisor import ChildSpec, Supervisor
+from etims_pipeline.loading.demo import DemoFiles, generate_demo_data
+from etims_pipeline.loading.invoices import load_invoices_file
+from etims_pipeline.loading.orgs import load_orgs_file
+from etims_pipeline.store.db import make_engine
+from etims_pipeline.store.migrate import upgrade_to_head
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_QUEUE = """
@@ -126,6 +132,16 @@ class DagsterStack:
         backfill_id: str = result["backfillId"]
         return backfill_id
 
+    def load_demo(self, workdir: Path, end_date: date, days: int) -> DemoFiles:
+        """Migrate the operational database and load 12 demo orgs' invoices of `days` days up to `end_date`."""
+        engine = make_engine(self.operational_url)
+        upgrade_to_head(engine)
+        files = generate_demo_data(workdir / "demo", end_date=end_date, orgs=12, days=days)
+        assert not load_orgs_file(engine, files.orgs_path).errors
+        assert not load_invoices_file(engine, files.invoices_path).errors
+        engine.dispose()
+        return files
+
     def runs(self, statuses: list[DagsterRunStatus] | None = None) -> list[Any]:
         with self.instance() as instance:
             return list(instance.get_runs(RunsFilter(statuses=statuses) if statuses else None))
@@ -173,7 +189,11 @@ def dagster_stack(tmp_path: Path, admin_url: str, extra_env: dict[str, str] | No
     ):
         sandbox_port, webserver_port = free_port(), free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}/etims-api/"
-        env = {**stack_env(dagster_db, operational_url, sandbox_url, home), **(extra_env or {})}
+        env = {
+            **stack_env(dagster_db, operational_url, sandbox_url, home),
+            "ETIMS_WEBSERVER_URL": f"http://127.0.0.1:{webserver_port}",
+            **(extra_env or {}),
+        }
         workspace = str(REPO / "workspace.yaml")
         supervisor.start(
             ChildSpec(

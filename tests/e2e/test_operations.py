@@ -20,11 +20,7 @@ from sqlalchemy.engine import make_url
 
 from etims_pipeline.cli.serve import READY_LINE
 from etims_pipeline.devstack.supervisor import ChildSpec
-from etims_pipeline.loading.demo import generate_demo_data
-from etims_pipeline.loading.invoices import load_invoices_file
-from etims_pipeline.loading.orgs import load_orgs_file
 from etims_pipeline.store.db import make_engine, session_scope
-from etims_pipeline.store.migrate import upgrade_to_head
 from etims_pipeline.store.models import Invoice
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.stack import DagsterStack, dagster_stack, free_port, wait_until
@@ -47,15 +43,6 @@ EXPECTED_RUNS = 6
 PASSWORD = "e2e-not-a-real-password"
 PROBE_TIMEOUT = 1.0
 CACHE_TTL = 0.2
-
-
-def _load_demo(stack: DagsterStack, tmp_path: Path) -> None:
-    engine = make_engine(stack.operational_url)
-    upgrade_to_head(engine)
-    files = generate_demo_data(tmp_path / "demo", end_date=DEMO_END, orgs=12, days=3)
-    assert not load_orgs_file(engine, files.orgs_path).errors
-    assert not load_invoices_file(engine, files.invoices_path).errors
-    engine.dispose()
 
 
 def _through(proxy: TcpProxy, url: str) -> str:
@@ -112,7 +99,7 @@ def _queued(health: str) -> dict[str, Any] | None:
 @pytest.mark.postgres
 def test_backfill_health_and_metrics_with_real_processes(tmp_path: Path) -> None:
     with dagster_stack(tmp_path, POSTGRES_ADMIN_URL) as stack, TcpProxy(("127.0.0.1", 5432)) as proxy:
-        _load_demo(stack, tmp_path)
+        stack.load_demo(tmp_path, DEMO_END, days=3)
         health = _start_health_service(stack, proxy)
         assert httpx.get(f"{health}/healthz").json() == {"status": "ok"}
         wait_until(lambda: _readyz(health).status_code == 200, 120, "/readyz 200 (daemon heartbeats)")
