@@ -112,7 +112,10 @@ def _submit_invoices(args: argparse.Namespace) -> int:
         if not decision.passed:
             _print_days(engine, run)
             return _error(decision.message or "ORG_NOT_VERIFIED", 1)
-        run_id, succeeded = _launch(run, args.webserver_url or webserver_url()) if args.launch else _run_in_process(run, url)
+        if args.launch:
+            run_id, succeeded = _launch(run, args.webserver_url or webserver_url())
+        else:
+            run_id, succeeded = _run_in_process(run, url)
         _print_days(engine, run)
     finally:
         engine.dispose()
