@@ -132,6 +132,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--org", type=int, required=True, metavar="ORG_ID", help="the org to replay")
     parser.add_argument("--since", type=int, default=7, metavar="DAYS", help="Nairobi days back, today included")
     parser.add_argument("--launch", action="store_true", help="run on the Dagster instance behind --webserver-url")
-    parser.add_argument("--webserver-url", help="with --launch: defaults to $ETIMS_WEBSERVER_URL, else http://127.0.0.1:3000")
+    parser.add_argument(
+        "--webserver-url", help="with --launch: defaults to $ETIMS_WEBSERVER_URL, else http://127.0.0.1:3000"
+    )
     parser.add_argument("--database-url", help="defaults to $ETIMS_DATABASE_URL, else a local SQLite file")
     parser.set_defaults(handler=_submit_invoices)
