@@ -29,7 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy etims_pipeline
+	$(BIN)/mypy etims_pipeline tests benchmarks
 
 # Loads the code location the way the webserver does, against a throwaway SQLite instance.
 validate: $(STAMP)

@@ -32,7 +32,7 @@ from etims_pipeline.nairobi_time import NAIROBI, backlog_cutoff_utc, day_bounds_
 from etims_pipeline.store.db import make_engine, session_scope
 from etims_pipeline.store.kpi_models import VendorKpiDaily
 from etims_pipeline.store.migrate import upgrade_to_head
-from etims_pipeline.store.models import Invoice, InvoiceLine, SubmissionAttempt, TaxRateEntry, VendorOrg
+from etims_pipeline.store.models import Base, Invoice, InvoiceLine, SubmissionAttempt, TaxRateEntry, VendorOrg
 
 FIRST_DAY = date(2025, 1, 1)
 RATES = {"A": Decimal(0), "B": Decimal(16), "C": Decimal(0), "D": Decimal(0), "E": Decimal(8)}
@@ -40,10 +40,10 @@ STATUSES = ["accepted"] * 90 + ["rejected"] * 5 + ["held"] * 3 + ["pending"] * 2
 BATCH = 20_000
 
 
-def _flush(engine: Engine, table: object, rows: list[dict[str, object]]) -> None:
+def _flush(engine: Engine, table: type[Base], rows: list[dict[str, object]]) -> None:
     if rows:
         with engine.begin() as conn:
-            conn.execute(insert(table), rows)  # type: ignore[call-overload]
+            conn.execute(insert(table), rows)
         rows.clear()
 
 
@@ -175,7 +175,8 @@ def aggregate_kpis_daily(engine: Engine, org_id: int, day: date) -> None:
             )
         )
         latencies = sorted(
-            s.scalars(
+            latency
+            for latency in s.scalars(
                 select(a.latency_seconds)
                 .join(i, i.id == a.invoice_id)
                 .where(
@@ -186,6 +187,7 @@ def aggregate_kpis_daily(engine: Engine, org_id: int, day: date) -> None:
                     a.latency_seconds.is_not(None),
                 )
             )
+            if latency is not None  # already filtered in SQL; narrows the nullable column's type
         )
         row: dict[str, object] = {
             "org_id": org_id,

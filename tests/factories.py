@@ -88,7 +88,7 @@ def make_invoice(
             customer_pin=customer_pin,
             customer_name="Customer Ltd",
             declared_total=Decimal(declared_total) if declared_total else None,
-            lines=[InvoiceLine(seq=n, **spec) for n, spec in enumerate(lines or [line()], start=1)],  # type: ignore[arg-type]
+            lines=[InvoiceLine(seq=n, **spec) for n, spec in enumerate(lines or [line()], start=1)],
         )
         session.add(invoice)
         session.flush()

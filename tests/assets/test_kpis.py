@@ -116,7 +116,7 @@ def test_flag_off_fails_fast_with_the_runbook_message(
 
     assert not result.success
     failure = result.failure_data_for_node("vendor_kpis")
-    assert failure is not None
+    assert failure is not None and failure.user_failure_data is not None
     assert "KPI job skipped: KPIS_ENABLED is off" in (failure.user_failure_data.description or "")
     assert kpi_rows(sqlite_engine) == {}
 
@@ -158,9 +158,9 @@ def test_the_reconciliation_check_fails_on_a_tampered_row(
     sqlite_engine: Engine, sqlite_url: str, dagster_instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from etims_pipeline.kpis import job
+    from etims_pipeline.kpis.store import write_kpis as real_write
 
     build_scenario(sqlite_engine)
-    real_write = job.write_kpis
 
     def tampering_write(*args: Any, **kwargs: Any) -> Any:
         outcomes = real_write(*args, **kwargs)

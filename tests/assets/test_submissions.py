@@ -96,7 +96,8 @@ def test_flag_off_fails_with_the_runbook_message_and_sends_nothing(
 
     assert not result.success
     failure = result.failure_data_for_node("submitted_invoices")
-    assert failure is not None and "ETIMS disabled" in (failure.user_failure_data.description or "")
+    assert failure is not None and failure.user_failure_data is not None
+    assert "ETIMS disabled" in (failure.user_failure_data.description or "")
     with session_scope(sqlite_engine) as session:
         reasons = {a.reason for a in session.query(SubmissionAttempt)}
     assert reasons == {"feature_disabled"}

@@ -77,7 +77,7 @@ def _env_read_by_the_code() -> set[str]:
 def _env_example() -> dict[str, str]:
     lines = (DEPLOY / "etims-pipeline.env.example").read_text().splitlines()
     pairs = [line.split("=", 1) for line in lines if line and not line.startswith("#")]
-    return dict(pairs)  # type: ignore[arg-type]
+    return dict(pairs)
 
 
 def _metric_names(expr: str) -> set[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from dagster._core.scheduler.instigation import SensorInstigatorData
 from sqlalchemy import Engine, select, text, update
 
 from etims_pipeline.nairobi_time import NAIROBI, last_nairobi_days, now_utc, partition_key
@@ -30,7 +31,9 @@ def _statuses(engine: Engine) -> list[str]:
 def _sensor_cursor(stack: DagsterStack) -> dict[str, object]:
     with stack.instance() as instance:
         states = [s for s in instance.all_instigator_state() if s.name == "replay_fixed_orgs"]
-    cursor = states[0].instigator_data.cursor if states and states[0].instigator_data else None
+    data = states[0].instigator_data if states else None
+    assert data is None or isinstance(data, SensorInstigatorData)  # a sensor's state holds sensor data
+    cursor = data.cursor if data else None
     document: dict[str, object] = json.loads(cursor) if cursor else {}
     return document
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from etims_pipeline.health.probes import Check, Probe
-from etims_pipeline.health.readiness import Readiness
+from etims_pipeline.health.readiness import DEFAULT_CACHE_TTL, DEFAULT_PROBE_TIMEOUT, Readiness
 from etims_pipeline.health.server import HealthServer
 
 
@@ -42,9 +42,13 @@ def serve() -> Iterator[ServeFn]:
     stops: list[Callable[[], None]] = []
 
     def start(
-        probes: Mapping[str, Probe] = HEALTHY, metrics: Callable[[], bytes] = lambda: b"", **kw: float
+        probes: Mapping[str, Probe] = HEALTHY,
+        metrics: Callable[[], bytes] = lambda: b"",
+        *,
+        timeout: float = DEFAULT_PROBE_TIMEOUT,
+        ttl: float = DEFAULT_CACHE_TTL,
     ) -> Running:
-        server = HealthServer(Readiness(probes, **kw), metrics)
+        server = HealthServer(Readiness(probes, timeout=timeout, ttl=ttl), metrics)
         loop = asyncio.new_event_loop()
         listener = loop.run_until_complete(server.start("127.0.0.1", 0))
         thread = threading.Thread(target=loop.run_forever, daemon=True)

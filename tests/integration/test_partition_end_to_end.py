@@ -41,7 +41,9 @@ def test_a_demo_day_goes_through_end_to_end(
         statuses = dict(
             session.execute(
                 select(Invoice.status, func.count()).where(Invoice.issue_date == DAY).group_by(Invoice.status)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         accepted = {
             (inv.org_id, inv.invoice_no): inv.trader_invoice_no

@@ -140,7 +140,7 @@ def build_scenario(engine: Engine) -> None:
 
 
 _ZERO_MONEY = {f"{kind}_{band}": Decimal("0.00") for kind in ("taxable", "tax") for band in "abcde"}
-_EMPTY = {
+_EMPTY: dict[str, object] = {
     "invoices_issued": 0,
     "sales_issued": 0,
     "credit_note_count": 0,

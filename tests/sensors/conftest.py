@@ -34,7 +34,8 @@ def tick(
 
     def evaluate(cursor: str | None) -> SensorResult | SkipReason:
         context = build_sensor_context(instance=dagster_instance, cursor=cursor, resources=resources)
-        result: SensorResult | SkipReason = replay.replay_fixed_orgs(context)
+        result = replay.replay_fixed_orgs(context)
+        assert isinstance(result, SensorResult | SkipReason)  # what the sensor function returns
         return result
 
     return evaluate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -33,9 +34,9 @@ def replay_of(org_id: int, change_id: int) -> tuple[str, dict[str, object], dict
     )
 
 
-def requests(result: SensorResult | SkipReason) -> list[tuple[str, dict[str, object], dict[str, str]]]:
+def requests(result: SensorResult | SkipReason) -> list[tuple[str | None, dict[str, object], dict[str, str]]]:
     assert isinstance(result, SensorResult)
-    runs: list[RunRequest] = result.run_requests or []
+    runs: Sequence[RunRequest] = result.run_requests or []
     return [(run.run_key, dict(run.run_config), dict(run.tags)) for run in runs]
 
 
