@@ -2,7 +2,9 @@
 
 Dagster runs are separate processes, so no in-process counter survives them. Every scrape therefore
 counts the attempt log instead: rows are only ever appended, so the counters are monotonic across
-restarts and runs, and every process that scrapes the same database shows the same numbers.
+restarts and runs, and every process that scrapes the same database shows the same numbers. Rows older
+than yesterday are counted through sealed rollups (`observability.rollups`), so a scrape's cost follows
+the recent rows, not the age of the log.
 
 Exposition names (prometheus_client appends `_total` to counter samples; the family keeps the bare name):
 
@@ -26,10 +28,12 @@ from typing import NamedTuple
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from etims_pipeline.observability.rollups import attempt_groups, seal_or_log, sealed_before
 from etims_pipeline.store.kpi_models import KpiJobOutcome
-from etims_pipeline.store.models import AttemptKind, AttemptOutcome, SubmissionAttempt
+from etims_pipeline.store.metric_models import LATENCY_BUCKETS
+from etims_pipeline.store.models import AttemptKind, AttemptOutcome
 
 INVOICES_SUBMITTED = "invoices_submitted"
 INVOICES_REJECTED = "invoices_rejected"
@@ -39,8 +43,6 @@ KPI_JOBS_FAIL = "kpi_jobs_fail"
 
 # The reasons the runbook promises; each is exposed, at zero until it first happens.
 RUNBOOK_REJECTION_REASONS = ("feature_disabled", "org_not_verified", "org_check_failed")
-# Upper bounds in seconds, as floats so `str` gives the usual `le` text ("1.0"); +Inf is added on exposition.
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 # A lookup that finds the invoice after a timeout is the acceptance of that submission.
 _ACCEPTED_OUTCOMES = frozenset({AttemptOutcome.ACCEPTED, AttemptOutcome.FOUND})
@@ -101,26 +103,10 @@ class _LatencyTally:
 
 
 def attempt_log_metrics(connection: Connection) -> list[Metric]:
-    """The submission counters and the latency histogram, from one GROUP BY over the attempt log."""
-    latency = SubmissionAttempt.latency_seconds
-    keys = (
-        SubmissionAttempt.kind,
-        SubmissionAttempt.outcome,
-        SubmissionAttempt.reason,
-        SubmissionAttempt.reached_etims,
-    )
-    statement = select(
-        *keys,
-        func.count().label("attempts"),
-        func.count(latency).label("observed"),
-        func.sum(latency).label("latency_sum"),
-        # `<=` per bound makes each bucket cumulative, as Prometheus expects.
-        *(func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS),
-    ).group_by(*keys)
-
+    """The submission counters and the latency histogram, from the log's aggregates per attempt group."""
     counts: Counter[tuple[str, str]] = Counter()
     latencies: dict[str, _LatencyTally] = {}
-    for row in connection.execute(statement):
+    for row in connection.execute(attempt_groups(sealed_before(connection))):
         kind, outcome, reason, reached_etims, attempts, observed, latency_sum, *buckets = row
         # metric_events says which series the group moves; the group's aggregates say by how much.
         group_latency = latency_sum if observed else None
@@ -188,5 +174,6 @@ def build_registry(engine: Engine) -> CollectorRegistry:
 
 
 def render_metrics(engine: Engine) -> bytes:
-    """The Prometheus text exposition of the database behind `engine`."""
+    """The Prometheus text exposition of the database behind `engine`, sealing closed days first."""
+    seal_or_log(engine)
     return generate_latest(build_registry(engine))

@@ -4,6 +4,7 @@ from alembic import context
 
 from etims_pipeline.store import (
     kpi_models,  # noqa: F401  (registers the KPI tables on Base.metadata)
+    metric_models,  # noqa: F401  (registers the attempt rollups)
     replay_models,  # noqa: F401  (registers org_status_changes)
 )
 from etims_pipeline.store.db import make_engine
