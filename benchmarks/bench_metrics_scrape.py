@@ -1,8 +1,9 @@
-"""Benchmark: one `/metrics` scrape over a year of attempt log, counting every row vs through sealed rollups.
+"""Benchmark: one `/metrics` scrape as the attempt log ages, counting every row vs through sealed rollups.
 
-On a fresh PostgreSQL database: one org and invoice, then `--rows` attempt rows spread evenly over the last
-`--days` days (a realistic mix of saves, lookups, blocks and validations; latencies 0–2 s), by one
-INSERT … SELECT from generate_series. For each size step it times, in the same session:
+On a fresh PostgreSQL database: one org and invoice, then `--per-day` attempt rows for each of the last
+`--days` days (a mix of saves, lookups, blocks and validations; latencies 0–2 s), by INSERT … SELECT from
+generate_series. Each step of `--days` extends the same log further into the past, so the recent rows stay
+the same and only the history grows. For each step it times, in the same session:
 
 - baseline: the scrape with nothing sealed (the seal reset to NULL), i.e. one GROUP BY over every row,
   which is what every scrape did before the rollups;
@@ -11,7 +12,7 @@ INSERT … SELECT from generate_series. For each size step it times, in the same
 
 It checks that both scrapes expose the same series before timing them. Run from the repository root:
 
-    .venv/bin/python -m benchmarks.bench_metrics_scrape [--rows 1000000 3000000] [--days 365] [--repeat 5]
+    .venv/bin/python -m benchmarks.bench_metrics_scrape [--per-day 8000] [--days 90 365 1095] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -99,19 +100,20 @@ def _median_ms(action: Callable[[], object], repeat: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 3_000_000], help="cumulative sizes")
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--per-day", type=int, default=8_000, help="attempt rows per day")
+    parser.add_argument("--days", type=int, nargs="+", default=[90, 365, 1095], help="days of history, per step")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     with fresh_database(POSTGRES_ADMIN_URL) as (_, url):
         engine = make_engine(url)
         upgrade_to_head(engine)
         invoice_id = _one_invoice(engine)
-        spacing = args.days * 86_400 / max(args.rows)
-        print(f"attempt rows over {args.days} days; median of {args.repeat} scrapes; PostgreSQL")
-        print(f"{'rows':>10} {'all rows':>10} {'sealed':>10} {'ratio':>7} {'first seal':>11}")
+        spacing = 86_400 / args.per_day
+        print(f"{args.per_day:,} attempt rows per day; median of {args.repeat} scrapes; PostgreSQL")
+        print(f"{'days':>5} {'rows':>10} {'all rows':>10} {'sealed':>10} {'ratio':>7} {'first seal':>11}")
         inserted = 0
-        for total in sorted(args.rows):
+        for days in sorted(args.days):
+            total = days * args.per_day
             with engine.begin() as connection:
                 parameters = {"invoice_id": invoice_id, "rows": total - inserted, "offset": inserted}
                 connection.execute(text(APPEND_ROWS), {**parameters, "spacing": spacing})
@@ -126,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             if _series(_scrape(engine)) != expected:
                 raise AssertionError("sealing changed the exposed series")
             sealed = _median_ms(lambda: _scrape(engine), args.repeat)
-            print(f"{total:>10,} {baseline:>8.0f}ms {sealed:>8.1f}ms {baseline / sealed:>6.0f}x {first_seal:>9.0f}ms")
+            ratio = baseline / sealed
+            print(f"{days:>5} {total:>10,} {baseline:>8.0f}ms {sealed:>8.1f}ms {ratio:>6.0f}x {first_seal:>9.0f}ms")
         engine.dispose()
     return 0
 
