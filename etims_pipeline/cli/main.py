@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "etims_pipeline.cli.kpis",
     "etims_pipeline.cli.replay",
     "etims_pipeline.cli.serve",
+    "etims_pipeline.cli.secrets",
 )
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from etims_pipeline.store.db import make_engine
+from etims_pipeline.store.encrypted import secrets_cipher
 from etims_pipeline.store.migrate import upgrade_to_head
 
 _engines: dict[str, Engine] = {}
@@ -20,6 +21,7 @@ def shared_engine(url: str) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
+            secrets_cipher()  # a malformed ETIMS_SECRETS_KEY fails the run here, naming it, not mid-write
             engine = make_engine(url)
             upgrade_to_head(engine)
             _engines[url] = engine

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from etims_pipeline.nairobi_time import now_utc, to_utc
+from etims_pipeline.store.encrypted import EncryptedString
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -117,7 +118,8 @@ class VendorOrg(Base):
     bhf_id: Mapped[str] = mapped_column(String(2), default="00")
     device_serial: Mapped[str] = mapped_column(String(100))
     # The communication key eTIMS issued at device init. Never logged, never in metadata (see etims.secret).
-    cmc_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Encrypted at rest under ETIMS_SECRETS_KEY (store/encrypted.py).
+    cmc_key: Mapped[str | None] = mapped_column(EncryptedString(255), default=None)
     sdc_id: Mapped[str | None] = mapped_column(String(40), default=None)
     mrc_no: Mapped[str | None] = mapped_column(String(40), default=None)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)

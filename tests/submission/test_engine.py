@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
 
 from etims_pipeline.settings import FeatureFlags
 from etims_pipeline.store.db import session_scope
+from etims_pipeline.store.encrypted import SECRETS_KEY_VARIABLE, new_secrets_key
 from etims_pipeline.store.models import Invoice, SubmissionAttempt, VendorOrg
 from etims_pipeline.submission import outbox
 from tests.factories import line, make_invoice, make_org
@@ -60,6 +62,25 @@ def test_device_is_initialised_once_and_its_key_stored(sqlite_engine: Engine, su
     with session_scope(sqlite_engine) as session:
         org = session.get(VendorOrg, 1)
         assert org is not None and org.cmc_key == key
+    assert {inv.status for inv in _invoices(sqlite_engine).values()} == {"accepted"}
+
+
+def test_with_a_secrets_key_the_stored_device_key_is_ciphertext_and_still_signs_requests(
+    sqlite_engine: Engine, submit: SubmitFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRETS_KEY_VARIABLE, new_secrets_key())
+    make_org(sqlite_engine, 1)
+    make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9))
+    submit()  # device initialisation stores the cmcKey eTIMS answered
+    make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 10))
+    submit()  # the next run reads it back to authenticate
+
+    with sqlite_engine.connect() as connection:
+        stored = connection.execute(text("SELECT cmc_key FROM vendor_orgs WHERE id = 1")).scalar_one()
+    with session_scope(sqlite_engine) as session:
+        org = session.get(VendorOrg, 1)
+        assert org is not None and org.cmc_key
+        assert stored.startswith("fernet:") and org.cmc_key not in stored
     assert {inv.status for inv in _invoices(sqlite_engine).values()} == {"accepted"}
 
 
