@@ -30,6 +30,7 @@ from etims_pipeline.loading.demo import DemoFiles, generate_demo_data
 from etims_pipeline.loading.invoices import load_invoices_file
 from etims_pipeline.loading.orgs import load_orgs_file
 from etims_pipeline.store.db import make_engine
+from etims_pipeline.store.encrypted import new_secrets_key
 from etims_pipeline.store.migrate import upgrade_to_head
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,6 +174,7 @@ def stack_env(dagster_db: str, operational_url: str, sandbox_url: str, home: Pat
         "ETIMS_BASE_URL": sandbox_url,
         "ETIMS_ENABLED": "true",
         "KPIS_ENABLED": "true",
+        "ETIMS_SECRETS_KEY": new_secrets_key(),  # production-shaped: cmcKeys encrypted at rest
     }
 
 

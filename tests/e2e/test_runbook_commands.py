@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 from dagster import DagsterRunStatus
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from etims_pipeline.cli.serve import READY_LINE
 from etims_pipeline.devstack.supervisor import ChildSpec
 from etims_pipeline.nairobi_time import nairobi_date, now_utc
 from etims_pipeline.store.db import make_engine, session_scope
+from etims_pipeline.store.encrypted import PREFIX
 from etims_pipeline.store.models import Invoice, InvoiceStatus
 from tests.e2e.stack import REPO, DagsterStack, free_port, wait_until
 
@@ -136,5 +137,8 @@ def test_every_runbook_command_runs_as_written(e2e_stack: DagsterStack, tmp_path
     engine = make_engine(e2e_stack.operational_url)
     with session_scope(engine) as session:
         statuses = set(session.scalars(select(Invoice.status).where(Invoice.org_id == org_id)))
+    with engine.connect() as connection:
+        stored_key = connection.execute(text("SELECT cmc_key FROM vendor_orgs WHERE id = :id"), {"id": org_id})
+        assert stored_key.scalar_one().startswith(PREFIX)  # the device key eTIMS issued, encrypted at rest
     engine.dispose()
     assert statuses == {InvoiceStatus.ACCEPTED.value}  # the fixed org's three demo days, all within the 7
