@@ -84,6 +84,9 @@ def _ledger_json(sandbox: Sandbox) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the body waited for the client's delayed ACK on a
+    # kept-alive connection (~40 ms per answer, measured: 64 ms per save at a 20 ms latency setting).
+    disable_nagle_algorithm = True
     server: SandboxServer
 
     def log_message(self, format: str, *args: Any) -> None:
