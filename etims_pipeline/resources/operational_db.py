@@ -1,6 +1,7 @@
 """The operational database (orgs, invoices, attempts) as a Dagster resource.
 
-One engine per process and URL, migrated to the newest schema the first time it is used.
+One engine per process and URL. Runs migrate it to the newest schema the first time they use it; the
+replay sensor uses the same engine unmigrated, since a migration racing the loader's would fail one of them.
 """
 
 import logging
@@ -17,18 +18,28 @@ from etims_pipeline.store.migrate import upgrade_to_head
 
 logger = logging.getLogger(__name__)
 _engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
 _lock = threading.Lock()
 
 
-def shared_engine(url: str) -> Engine:
+def cached_engine(url: str) -> Engine:
+    """This process's engine (and connection pool) for `url`, created on first use, never migrated."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
             _check_secrets_key()
-            engine = make_engine(url)
-            upgrade_to_head(engine)
-            _engines[url] = engine
+            engine = _engines[url] = make_engine(url)
         return engine
+
+
+def shared_engine(url: str) -> Engine:
+    """`cached_engine(url)`, migrated to the newest schema the first time this process asks."""
+    engine = cached_engine(url)
+    with _lock:
+        if url not in _migrated:
+            upgrade_to_head(engine)
+            _migrated.add(url)
+    return engine
 
 
 def _check_secrets_key() -> None:

@@ -22,7 +22,7 @@ from dagster import (
 from sqlalchemy import inspect
 
 from etims_pipeline.nairobi_time import now_utc
-from etims_pipeline.resources.operational_db import OperationalDatabaseResource
+from etims_pipeline.resources.operational_db import OperationalDatabaseResource, cached_engine
 from etims_pipeline.sensors.replay_cursor import ReplayCursor, fixes, plan_tick
 from etims_pipeline.sensors.replay_run import (
     REASON_ORG_VERIFIED,
@@ -32,7 +32,6 @@ from etims_pipeline.sensors.replay_run import (
     replay_window,
 )
 from etims_pipeline.settings import ConfigError, FeatureFlags
-from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.replay_models import OrgStatusChange
 from etims_pipeline.submission.org_changes import read_changes
 from etims_pipeline.submission.outbox import candidate_org_ids
@@ -65,20 +64,14 @@ def replay_fixed_orgs(
 ) -> SensorResult | SkipReason:
     if not FeatureFlags.from_env().etims_enabled:
         return SkipReason("ETIMS_ENABLED is off")  # cursor kept: fixes made meanwhile replay once it is on
-    # Not operational_db.engine(): that migrates, and a migration racing the loader's would fail one of them.
-    engine = make_engine(operational_db.url)
-    try:
-        if not inspect(engine).has_table(OrgStatusChange.__tablename__):
-            return SkipReason("the operational database is not migrated yet; run `etims-pipeline migrate`")
-        cursor = ReplayCursor.parse(context.cursor)
-        batch = read_changes(engine, cursor.last_id, cursor.gap_ids, SCAN_LIMIT)
-        moment = now_utc()
-        fixed = fixes(batch.changes)
-        with_work = set(
-            candidate_org_ids(engine, *replay_window(REPLAY_DAYS, moment), fixed, replay=True) if fixed else ()
-        )
-    finally:
-        engine.dispose()
+    engine = cached_engine(operational_db.url)  # not .engine(): the sensor must not race the loader's migration
+    if not inspect(engine).has_table(OrgStatusChange.__tablename__):
+        return SkipReason("the operational database is not migrated yet; run `etims-pipeline migrate`")
+    cursor = ReplayCursor.parse(context.cursor)
+    batch = read_changes(engine, cursor.last_id, cursor.gap_ids, SCAN_LIMIT)
+    moment = now_utc()
+    fixed = fixes(batch.changes)
+    with_work = set(candidate_org_ids(engine, *replay_window(REPLAY_DAYS, moment), fixed, replay=True) if fixed else ())
     plan = plan_tick(cursor, batch, lambda c: c.is_fix and c.org_id in with_work, MAX_RUN_REQUESTS)
     runs = [ReplayRun.last_days(c.org_id, REPLAY_DAYS, moment, REASON_ORG_VERIFIED, c.id) for c in plan.to_replay]
     requests = [RunRequest(run_key=run.run_key, run_config=run.run_config(), tags=run.tags()) for run in runs]
