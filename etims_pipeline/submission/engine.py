@@ -119,9 +119,6 @@ class SubmissionEngine:
                 result.skipped_claimed += 1
             else:
                 result.invoices.append(outcome)
-                if outcome.code == "ETIMS_UNAVAILABLE":
-                    result.halted_reason = "eTIMS unavailable after retries"
-                    break
         return result
 
     def _block_org(
@@ -180,6 +177,8 @@ class SubmissionEngine:
             return submission.run()
         except ClaimLostError:
             return None
+        except OrgHalted:
+            raise  # the invoice is settled already; nothing to release
         except Exception as exc:
             submission.release_after(exc)
             raise

@@ -214,7 +214,7 @@ class InvoiceSubmission:
                 continue
             retries += 1
             policy.wait(retries)
-        return self._settle(
+        unavailable = self._settle(
             Settlement(
                 InvoiceStatus.UNKNOWN if self.needs_lookup else InvoiceStatus.PENDING,
                 "ETIMS_UNAVAILABLE",
@@ -226,6 +226,7 @@ class InvoiceSubmission:
             ),
             "etims_unavailable",
         )
+        raise OrgHalted(unavailable, "eTIMS unavailable after retries")
 
     def _call_save(self, payload: dict[str, object]) -> EtimsResponse | None:
         self.calls += 1

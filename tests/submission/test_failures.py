@@ -111,7 +111,7 @@ def test_rejection_codes_end_rejected_with_reason_and_retryability(
 
 
 def test_unreachable_etims_leaves_invoices_pending_and_halts_only_that_org(
-    sqlite_engine: Engine, submit: SubmitFn
+    sqlite_engine: Engine, submit: SubmitFn, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_org(sqlite_engine, 1, cmc_key="k" * 64)
     make_invoice(sqlite_engine, 1, datetime(2026, 11, 23, 9))
@@ -125,6 +125,7 @@ def test_unreachable_etims_leaves_invoices_pending_and_halts_only_that_org(
         statuses = [inv.status_code for inv in session.scalars(select(Invoice).order_by(Invoice.issued_at))]
     assert statuses == ["TAX_RATES_UNAVAILABLE", None]
     assert report.orgs[0].halted_reason
+    assert "could not release" not in caplog.text  # a halt is settled, not an internal error to clean up
 
 
 def test_connect_failures_during_save_leave_the_invoice_pending_for_the_next_run(
