@@ -33,18 +33,21 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _first_reached_etims() -> Select[tuple[int, datetime]]:
-    """Per invoice, when an attempt first reached eTIMS."""
+def _first_reached_etims(invoices: ColumnElement[bool]) -> Select[tuple[int, datetime]]:
+    """Per invoice matching `invoices`, when an attempt first reached eTIMS (bounded by the invoices, so a
+    run aggregates its range's attempts, not the whole log)."""
     return (
         select(SubmissionAttempt.invoice_id, func.min(SubmissionAttempt.requested_at).label("first_reached_at"))
-        .where(SubmissionAttempt.reached_etims.is_(True))
+        .join(Invoice, Invoice.id == SubmissionAttempt.invoice_id)
+        .where(SubmissionAttempt.reached_etims.is_(True), invoices)
         .group_by(SubmissionAttempt.invoice_id)
     )
 
 
 def invoice_counts(conn: Connection, first_day: date, last_day: date) -> pd.DataFrame:
     """Per org and issue day: invoices issued (sales, credit notes), submitted, and where they stand now."""
-    reached = _first_reached_etims().subquery()
+    in_range = Invoice.issue_date.between(first_day, last_day)
+    reached = _first_reached_etims(in_range).subquery()
     status = Invoice.status
     query = (
         select(
@@ -60,7 +63,7 @@ def invoice_counts(conn: Connection, first_day: date, last_day: date) -> pd.Data
             _count_where(status == InvoiceStatus.INVALID.value).label("invalid"),
         )
         .outerjoin(reached, reached.c.invoice_id == Invoice.id)
-        .where(Invoice.issue_date.between(first_day, last_day))
+        .where(in_range)
         .group_by(Invoice.org_id, Invoice.issue_date)
     )
     return _frame(conn, query)
@@ -130,7 +133,7 @@ def acceptance_times(conn: Connection, first_day: date, last_day: date) -> pd.Da
 
 def backlog_candidates(conn: Connection, first_day: date, last_day: date) -> pd.DataFrame:
     """Invoices that were not in eTIMS at the backlog cut-off of at least one day of the range."""
-    reached = _first_reached_etims().subquery()
+    reached = _first_reached_etims(Invoice.issue_date <= last_day).subquery()
     query = (
         select(Invoice.org_id, Invoice.issue_date, Invoice.issued_at, reached.c.first_reached_at)
         .outerjoin(reached, reached.c.invoice_id == Invoice.id)
