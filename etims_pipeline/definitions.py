@@ -11,6 +11,7 @@ from etims_pipeline.resources.feature_flags import FeatureFlagsResource
 from etims_pipeline.resources.operational_db import OperationalDatabaseResource
 from etims_pipeline.schedules import daily_close_job, vendor_kpis_daily_schedule
 from etims_pipeline.sensors.replay import replay_fixed_orgs
+from etims_pipeline.sensors.replay_run import SUBMIT_INVOICES_JOB
 from etims_pipeline.settings import DEFAULT_DATABASE_URL, DEFAULT_ETIMS_BASE_URL
 
 
@@ -20,7 +21,7 @@ def _env(name: str, default: str) -> str | EnvVar:
 
 
 submit_invoices_job = define_asset_job(
-    "submit_invoices_job",
+    SUBMIT_INVOICES_JOB,
     selection=AssetSelection.assets(submitted_invoices),
     description="Submit the open invoices of a Nairobi day (or range) to eTIMS.",
 )

@@ -14,7 +14,8 @@ PARTITIONS_START = "2025-01-01"
 NAIROBI_DAILY = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=NAIROBI_TZ_NAME, end_offset=1)
 
 # A backfill runs as a few bounded runs of up to a month each, not one run per day.
-DAILY_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=31)
+DAYS_PER_RUN = 31
+DAILY_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
 
 
 def partition_days(context: AssetExecutionContext) -> tuple[date, date]:

@@ -16,16 +16,16 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
+from etims_pipeline.assets.kpi_checks import VENDOR_KPIS
 from etims_pipeline.nairobi_time import nairobi_days, parse_partition_key, partition_key
+from etims_pipeline.partitions import DAYS_PER_RUN
 from etims_pipeline.settings import FeatureFlags, database_url
 from etims_pipeline.store.db import make_engine, redacted_url
 from etims_pipeline.store.migrate import upgrade_to_head
 
-VENDOR_KPIS = AssetKey("vendor_kpis")
-CHUNK_DAYS = 31  # the asset's BackfillPolicy.multi_run(31)
 _FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 _DONE_BACKFILL = {BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED}
 
@@ -95,7 +95,7 @@ def _in_process(args: argparse.Namespace, first_day: date, last_day: date, say: 
         upgrade_to_head(engine)
         start = first_day
         while start <= last_day:
-            end = min(start + timedelta(days=CHUNK_DAYS - 1), last_day)
+            end = min(start + timedelta(days=DAYS_PER_RUN - 1), last_day)
             began = time.perf_counter()
             result = run_kpi_job(engine, start, end, run_id=None)
             failed += len(result.failed_orgs)

@@ -25,6 +25,11 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def db_money(value: object) -> Decimal:
+    """A database sum as an exact cent amount (SQLite hands back floats, PostgreSQL Decimals)."""
+    return money(to_decimal(value, "database amount"))
+
+
 def has_at_most_2_places(value: Decimal) -> bool:
     return value == value.quantize(CENT)
 

@@ -14,8 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from sqlalchemy import Engine
 
-from etims_pipeline.etims.codes import TAX_BANDS
-from etims_pipeline.etims.money import money
+from etims_pipeline.etims.codes import RECEIPT_CREDIT_NOTE, TAX_BANDS
+from etims_pipeline.etims.money import db_money
 from etims_pipeline.kpis import queries
 from etims_pipeline.nairobi_time import backlog_cutoff_utc, day_start_utc, nairobi_days
 
@@ -151,8 +151,8 @@ def _amounts(frame: pd.DataFrame) -> dict[tuple[int, date], dict[str, Decimal]]:
     by_key: dict[tuple[int, date], dict[str, Decimal]] = {}
     for org_id, day, receipt_type, band, taxable, tax in frame.itertuples(index=False):
         amounts = by_key.setdefault((int(org_id), day), _no_amounts())
-        taxable_amount, tax_amount = _money(taxable), _money(tax)
-        if receipt_type == queries.CREDIT_NOTE:
+        taxable_amount, tax_amount = db_money(taxable), db_money(tax)
+        if receipt_type == RECEIPT_CREDIT_NOTE:
             amounts["credit_note_value"] += taxable_amount + tax_amount
             continue
         amounts["gross_sales"] += taxable_amount + tax_amount
@@ -160,11 +160,6 @@ def _amounts(frame: pd.DataFrame) -> dict[tuple[int, date], dict[str, Decimal]]:
             amounts[f"taxable_{band.lower()}"] += taxable_amount
             amounts[f"tax_{band.lower()}"] += tax_amount
     return by_key
-
-
-def _money(value: object) -> Decimal:
-    """A database sum as an exact cent amount (SQLite hands back floats, PostgreSQL Decimals)."""
-    return money(Decimal(str(value)))
 
 
 def _backlog(frame: pd.DataFrame, days: list[date]) -> dict[Key, tuple[int, int | None]]:

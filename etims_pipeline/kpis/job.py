@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import Engine
 
@@ -18,11 +19,11 @@ class KpiJobResult:
     rows_by_org: dict[int, list[KpiRow]]
     outcomes: list[OrgOutcome]
 
-    @property
+    @cached_property
     def failed_orgs(self) -> dict[int, str]:
         return {o.org_id: o.error for o in self.outcomes if o.error is not None}
 
-    @property
+    @cached_property
     def written_rows(self) -> list[KpiRow]:
         failed = self.failed_orgs
         return [row for org_id, rows in self.rows_by_org.items() if org_id not in failed for row in rows]

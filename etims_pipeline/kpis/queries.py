@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
 
+from etims_pipeline.etims.codes import RECEIPT_CREDIT_NOTE, RECEIPT_SALE
 from etims_pipeline.nairobi_time import backlog_cutoff_utc, day_bounds_utc
 from etims_pipeline.store.models import (
     AttemptKind,
@@ -24,9 +25,6 @@ from etims_pipeline.store.models import (
     TaxRateEntry,
     VendorOrg,
 )
-
-SALE = "S"
-CREDIT_NOTE = "R"
 
 
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -54,8 +52,8 @@ def invoice_counts(conn: Connection, first_day: date, last_day: date) -> pd.Data
             Invoice.org_id,
             Invoice.issue_date.label("kpi_date"),
             func.count().label("invoices_issued"),
-            _count_where(Invoice.receipt_type == SALE).label("sales_issued"),
-            _count_where(Invoice.receipt_type == CREDIT_NOTE).label("credit_note_count"),
+            _count_where(Invoice.receipt_type == RECEIPT_SALE).label("sales_issued"),
+            _count_where(Invoice.receipt_type == RECEIPT_CREDIT_NOTE).label("credit_note_count"),
             _count_where(reached.c.first_reached_at.is_not(None)).label("submitted"),
             _count_where(status == InvoiceStatus.ACCEPTED.value).label("accepted"),
             _count_where(status == InvoiceStatus.REJECTED.value).label("rejected"),

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, distinct, func, select
 
-from etims_pipeline.etims.money import money
+from etims_pipeline.etims.codes import RECEIPT_SALE
+from etims_pipeline.etims.money import db_money
 from etims_pipeline.store.kpi_models import VendorKpiDaily
 from etims_pipeline.store.models import AttemptOutcome, Invoice, InvoiceStatus, SubmissionAttempt
 
@@ -39,8 +40,8 @@ def kpi_totals(conn: Connection, first_day: date, last_day: date, excluded_orgs:
         "accepted": int(accepted),
         "rejected": int(rejected),
         "held": int(held),
-        "gross_sales": _cents(gross),
-        "tax": _cents(tax_total),
+        "gross_sales": db_money(gross),
+        "tax": db_money(tax_total),
     }
 
 
@@ -56,7 +57,7 @@ def store_totals(conn: Connection, first_day: date, last_day: date, excluded_org
     )
     gross, tax = conn.execute(
         select(func.coalesce(func.sum(Invoice.total_amount), 0), func.coalesce(func.sum(Invoice.total_tax), 0)).where(
-            *in_range, Invoice.status == InvoiceStatus.ACCEPTED.value, Invoice.receipt_type == "S"
+            *in_range, Invoice.status == InvoiceStatus.ACCEPTED.value, Invoice.receipt_type == RECEIPT_SALE
         )
     ).one()
     return {
@@ -64,8 +65,8 @@ def store_totals(conn: Connection, first_day: date, last_day: date, excluded_org
         "accepted": int(accepted or 0),
         "rejected": by_status.get(InvoiceStatus.REJECTED.value, 0),
         "held": by_status.get(InvoiceStatus.HELD.value, 0),
-        "gross_sales": _cents(gross),
-        "tax": _cents(tax),
+        "gross_sales": db_money(gross),
+        "tax": db_money(tax),
     }
 
 
@@ -77,7 +78,3 @@ def reconcile(
         kpis = kpi_totals(conn, first_day, last_day, excluded_orgs)
         store = store_totals(conn, first_day, last_day, excluded_orgs)
     return {name: (kpis[name], store[name]) for name in RECONCILED if kpis[name] != store[name]}
-
-
-def _cents(value: object) -> Decimal:
-    return money(Decimal(str(value)))

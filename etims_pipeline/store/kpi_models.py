@@ -15,8 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from etims_pipeline.nairobi_time import now_utc
 from etims_pipeline.store.models import MONEY, Base
 
-TAX_BAND_COLUMNS = ("a", "b", "c", "d", "e")
-
 
 class VendorKpiDaily(Base):
     """The KPIs of one org for one Nairobi day (definitions: docs/decisions.md, "Vendor KPI definitions")."""

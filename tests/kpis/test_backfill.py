@@ -13,7 +13,8 @@ from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from sqlalchemy import Engine, func, select
 
-from etims_pipeline.cli.kpis import VENDOR_KPIS, backfill_progress, launch_kpi_backfill
+from etims_pipeline.assets.kpi_checks import VENDOR_KPIS
+from etims_pipeline.cli.kpis import backfill_progress, launch_kpi_backfill
 from etims_pipeline.cli.main import main
 from etims_pipeline.store.db import session_scope
 from etims_pipeline.store.kpi_models import VendorKpiDaily
