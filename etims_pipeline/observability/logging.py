@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final, TextIO
@@ -31,7 +32,22 @@ _RECORD_ATTRIBUTES: Final = frozenset(_PLAIN_RECORD.__dict__) | {"message", "asc
 # Extra keys are compared lower-cased with separators removed: cmcKey, cmc_key, cmc-key, db_password.
 _SECRET_KEY_PARTS: Final = ("cmckey", "password")
 
-_secrets: set[str] = set()
+
+class _SecretRegistry:
+    """The registered secrets, kept longest first (in case one contains another): sorted once per new secret,
+    not on every record, and replaced whole, so a reader in another thread sees one complete tuple."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.masking_order: tuple[str, ...] = ()
+
+    def add(self, secret: str) -> None:
+        with self._lock:
+            if secret not in self.masking_order:
+                self.masking_order = tuple(sorted({*self.masking_order, secret}, key=len, reverse=True))
+
+
+_secrets = _SecretRegistry()
 
 
 def register_secret(value: str | Secret) -> None:
@@ -51,7 +67,7 @@ def _is_secret_key(key: str) -> bool:
 
 
 def _mask_text(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):  # longest first, in case one contains another
+    for secret in _secrets.masking_order:
         text = text.replace(secret, MASK)
     return text
 
