@@ -121,8 +121,9 @@ def submitted_invoices(
         f"rejections {summary.rejections_by_reason}"
     )
     after = audit.status_counts(engine, first_day, last_day, scope)
+    standing = after if scope is None else audit.status_counts(engine, first_day, last_day)
     return MaterializeResult(
-        metadata=_metadata(summary, audit.status_counts(engine, first_day, last_day), days)
+        metadata=_metadata(summary, standing, days)
         | _change_metadata(config.replay, before, after, transitions(unsettled, report)),
         check_results=submission_check_results(engine, first_day, last_day),
     )

@@ -27,7 +27,10 @@ from etims_pipeline.store.db import make_engine, redacted_url
 from etims_pipeline.store.migrate import upgrade_to_head
 
 _FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-_DONE_BACKFILL = {BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED}
+_DONE_BACKFILL = {
+    status.value
+    for status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED)
+}
 
 
 def launch_kpi_backfill(instance: DagsterInstance, first_day: date, last_day: date) -> str:
@@ -76,8 +79,7 @@ def _launch(args: argparse.Namespace, first_day: date, last_day: date) -> int:
         if line != last_line:
             print(line, flush=True)
             last_line = line
-        backfill = instance.get_backfill(backfill_id)
-        if backfill is not None and backfill.status in _DONE_BACKFILL and finished == runs:
+        if status in _DONE_BACKFILL and finished == runs:
             return 0 if materialized == days else 1
         time.sleep(args.poll_seconds)
 

@@ -21,10 +21,10 @@ from urllib.parse import urlparse
 from sqlalchemy import Engine
 
 from etims_pipeline.nairobi_time import now_utc, partition_key
+from etims_pipeline.resources.operational_db import shared_engine
 from etims_pipeline.sensors.replay_run import REASON_MANUAL, SUBMIT_INVOICES_JOB, ReplayRun
 from etims_pipeline.settings import FeatureFlags, database_url, etims_base_url, webserver_url
-from etims_pipeline.store.db import make_engine, session_scope
-from etims_pipeline.store.migrate import upgrade_to_head
+from etims_pipeline.store.db import session_scope
 from etims_pipeline.submission import audit
 from etims_pipeline.submission.guard import evaluate_guard
 from etims_pipeline.submission.outbox import org_snapshot
@@ -99,9 +99,8 @@ def _submit_invoices(args: argparse.Namespace) -> int:
     if not FeatureFlags.from_env().etims_enabled:
         return _error("ETIMS disabled – enable ETIMS_ENABLED and retry", 1)
     url = args.database_url or database_url()
-    engine = make_engine(url)
+    engine = shared_engine(url)  # the same engine the in-process run's resource uses: one pool, one migration
     try:
-        upgrade_to_head(engine)
         try:
             with session_scope(engine) as session:
                 snapshot, _ = org_snapshot(session, args.org)
