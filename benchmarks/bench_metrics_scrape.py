@@ -35,7 +35,7 @@ from etims_pipeline.store.metric_models import attempt_rollup_seal, attempt_roll
 from etims_pipeline.store.migrate import upgrade_to_head
 from etims_pipeline.store.models import Invoice, TaxStatus, VendorOrg
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.e2e.stack import fresh_database
+from tests.databases import fresh_database
 
 # One row in ten is a lookup, one in twenty a guard block, one in fifty a validation failure.
 APPEND_ROWS = """

@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test, materialize
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from etims_pipeline.assets.submissions import submitted_invoices
 from etims_pipeline.sandbox.config import SandboxConfig
@@ -22,6 +23,7 @@ from etims_pipeline.sandbox.server import SandboxServer, build_server
 from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.migrate import upgrade_to_head
 from tests.dagster_support import MaterializeFn, resources
+from tests.databases import fresh_database
 
 POSTGRES_ADMIN_URL = os.environ.get("ETIMS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -34,19 +36,12 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"etims_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is required for this test and is not reachable: {exc}")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with ExitStack() as stack:
+        try:
+            _, url = stack.enter_context(fresh_database(POSTGRES_ADMIN_URL))
+        except OperationalError as exc:  # pragma: no cover - depends on the machine
+            pytest.fail(f"PostgreSQL is required for this test and is not reachable: {exc}")
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

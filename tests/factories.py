@@ -12,7 +12,6 @@ from etims_pipeline.nairobi_time import NAIROBI, nairobi_date, to_utc
 from etims_pipeline.store.db import session_scope
 from etims_pipeline.store.models import Invoice, InvoiceLine, TaxStatus, VendorOrg
 
-VALID_PINS = ["P051365947M", "P051365948N", "A004416331M", "P000000001A", "P123456789Z"]
 _trader_numbers = itertools.count(1)
 
 

@@ -11,10 +11,9 @@ import os
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ import httpx
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster_graphql import DagsterGraphQLClient
 from dagster_graphql.client.query import LAUNCH_PARTITION_BACKFILL_MUTATION
-from sqlalchemy import create_engine, text
 
+from etims_pipeline.cli.dev import SANDBOX_READY_LINE
 from etims_pipeline.devstack.supervisor import ChildSpec, Supervisor
 from etims_pipeline.loading.demo import DemoFiles, generate_demo_data
 from etims_pipeline.loading.invoices import load_invoices_file
@@ -32,8 +31,10 @@ from etims_pipeline.loading.orgs import load_orgs_file
 from etims_pipeline.store.db import make_engine
 from etims_pipeline.store.encrypted import new_secrets_key
 from etims_pipeline.store.migrate import upgrade_to_head
+from tests.databases import fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
+E2E_PREFIX = "etims_e2e"
 FAST_QUEUE = """
 run_coordinator:
   module: dagster.core.run_coordinator
@@ -62,21 +63,6 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[tuple[str, str]]:
-    """A new, empty PostgreSQL database; yields (its name, its URL) and drops it afterwards."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"etims_e2e_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield name, admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @dataclass
 class DagsterStack:
     home: Path
@@ -85,7 +71,6 @@ class DagsterStack:
     sandbox_url: str
     operational_url: str
     supervisor: Supervisor
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def webserver_url(self) -> str:
@@ -185,8 +170,8 @@ def dagster_stack(tmp_path: Path, admin_url: str, extra_env: dict[str, str] | No
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text() + FAST_QUEUE)
     with (
-        fresh_database(admin_url) as (dagster_db, _),
-        fresh_database(admin_url) as (_, operational_url),
+        fresh_database(admin_url, E2E_PREFIX) as (dagster_db, _),
+        fresh_database(admin_url, E2E_PREFIX) as (_, operational_url),
         Supervisor(echo=io.StringIO(), stop_timeout=30) as supervisor,
     ):
         sandbox_port, webserver_port = free_port(), free_port()
@@ -202,7 +187,7 @@ def dagster_stack(tmp_path: Path, admin_url: str, extra_env: dict[str, str] | No
                 "sandbox",
                 [sys.executable, "-m", "etims_pipeline.sandbox", "--port", str(sandbox_port)],
                 env=env,
-                ready_line="eTIMS sandbox listening on",
+                ready_line=SANDBOX_READY_LINE,
             )
         )
         bin_dir = Path(sys.executable).parent
@@ -217,8 +202,4 @@ def dagster_stack(tmp_path: Path, admin_url: str, extra_env: dict[str, str] | No
             ),
             ChildSpec("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", workspace], env=env, cwd=REPO),
         )
-        stack = DagsterStack(home, env, webserver_port, sandbox_url, operational_url, supervisor)
-        try:
-            yield stack
-        finally:
-            supervisor.stop()
+        yield DagsterStack(home, env, webserver_port, sandbox_url, operational_url, supervisor)
