@@ -129,7 +129,7 @@ class SubmissionEngine:
         snapshot: OrgSnapshot | None = None,
     ) -> OrgResult:
         org = snapshot or OrgSnapshot(org_id=org_id, kra_pin=None, tax_status="UNKNOWN")
-        items = outbox.open_work(self._engine, org_id, request.first_day, request.last_day)
+        items = outbox.open_invoices(self._engine, org_id, request.first_day, request.last_day)
         hold = decision.code == "ORG_NOT_VERIFIED"
         attempt = Attempt(
             kind=AttemptKind.BLOCKED,

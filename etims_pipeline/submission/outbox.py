@@ -119,16 +119,41 @@ def _document(invoice: Invoice) -> SaleDocument:
     )
 
 
+@dataclass(frozen=True)
+class OpenInvoice:
+    """An open invoice as a guard block needs it: no lines, no document."""
+
+    invoice_id: int
+    issue_date: date
+    status: str
+    invoice_no: int | None
+
+
+def _open_of_org(org_id: int, first_day: date, last_day: date, replay: bool) -> tuple[Any, ...]:
+    return (
+        Invoice.org_id == org_id,
+        Invoice.issue_date.between(first_day, last_day),
+        _open_for_work(now_utc(), replay),
+    )
+
+
+def open_invoices(engine: Engine, org_id: int, first_day: date, last_day: date) -> list[OpenInvoice]:
+    """The org's invoices of these days that a run may take, without their lines (for a blocked org)."""
+    query = (
+        select(Invoice.id, Invoice.issue_date, Invoice.status, Invoice.invoice_no)
+        .where(*_open_of_org(org_id, first_day, last_day, replay=False))
+        .order_by(Invoice.issued_at, Invoice.id)
+    )
+    with engine.connect() as connection:
+        return [OpenInvoice(*row) for row in connection.execute(query)]
+
+
 def open_work(engine: Engine, org_id: int, first_day: date, last_day: date, *, replay: bool = False) -> list[WorkItem]:
     """The org's invoices of these days that a run may take, in issue order (which fixes number order)."""
     query = (
         select(Invoice)
         .options(selectinload(Invoice.lines))
-        .where(
-            Invoice.org_id == org_id,
-            Invoice.issue_date.between(first_day, last_day),
-            _open_for_work(now_utc(), replay),
-        )
+        .where(*_open_of_org(org_id, first_day, last_day, replay))
         .order_by(Invoice.issued_at, Invoice.id)
     )
     with session_scope(engine) as session:
@@ -251,7 +276,7 @@ def settle(engine: Engine, invoice_id: int, run_id: str, settlement: Settlement)
 
 def block_invoices(
     engine: Engine,
-    items: Sequence[WorkItem],
+    items: Sequence[OpenInvoice],
     *,
     org: OrgSnapshot,
     run_id: str,
